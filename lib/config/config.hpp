@@ -1,0 +1,77 @@
+// Configuration: TOML text -> validated model. Every error carries the
+// file:line:col it refers to; all errors are collected, not just the first;
+// unknown keys are errors. See docs/configuration.md for the reference.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dpdk_app {
+
+enum class forwarding_mode { bridge };
+enum class ring_full_policy { backpressure, drop };
+
+struct source_position {
+    uint32_t line = 0;
+    uint32_t column = 0;
+};
+
+struct port_config {
+    std::string name;                 // EAL device name, e.g. "net_tap0" or "0000:3b:00.0"
+    uint16_t rx_desc = 1024;          // RX descriptors per queue
+    uint16_t tx_desc = 1024;          // TX descriptors per queue
+    std::optional<std::string> peer;  // bridge peer; unset = paired in order
+    bool promiscuous = true;
+    source_position where;
+};
+
+struct app_config {
+    forwarding_mode mode = forwarding_mode::bridge;
+    uint16_t lanes = 1;        // RX/TX queues per port; one pipeline copy each
+    uint16_t burst_size = 32;  // packets per RX burst, 1..64
+    uint32_t idle_sleep_us = 0;
+    bool idle_sleep_auto = true;  // sleep only when lcores share a CPU
+
+    uint32_t ring_size = 1024;  // entries of each inter-lcore ring (power of two)
+    ring_full_policy ring_full = ring_full_policy::backpressure;
+    uint32_t tx_retries = 8;
+    uint32_t lcores_per_lane = 0;                      // 0 = auto
+    std::vector<std::vector<std::string>> placement;  // empty = auto
+
+    uint32_t mbufs = 0;  // 0 = computed from ports, queues and rings
+    uint32_t mbuf_cache = 256;
+    uint16_t mbuf_data_room = 2048 + 128;  // RTE_MBUF_DEFAULT_BUF_SIZE
+
+    std::vector<port_config> ports;  // empty = every port EAL found, paired in order
+
+    std::string source;  // file name, or "<embedded default>"
+};
+
+struct config_error {
+    std::string source;
+    source_position where;
+    std::string message;
+    std::string to_string() const;
+};
+
+struct config_result {
+    app_config config;
+    std::vector<config_error> errors;
+    bool ok() const { return errors.empty(); }
+};
+
+// Parses and validates TOML text. source names it in error messages.
+config_result parse_config(std::string_view text, std::string_view source);
+// Reads and parses a file; a missing or unreadable file is a config_error.
+config_result load_config_file(const std::string& path);
+
+// The configuration compiled into the binary (conf/default.toml).
+std::string_view embedded_default_config();
+
+// Stage chain of a forwarding mode, RX first and TX last.
+std::vector<std::string> stage_chain(forwarding_mode mode);
+
+}  // namespace dpdk_app

@@ -1,0 +1,46 @@
+// Command line: EAL arguments first, then `--`, then the application's own.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dpdk_app {
+
+struct app_options {
+    std::optional<std::string> config_file;  // -c, --config
+    bool check_config = false;               // --check-config
+    double duration_s = 0;                   // --duration SECONDS (0 = until signalled)
+    uint32_t idle_exit_ms = 0;               // --idle-exit MS (0 = off)
+    std::optional<std::string> stats_json;   // --stats-json FILE
+    bool quiet = false;                      // --quiet
+    bool help = false;                       // -h, --help
+    bool version = false;                    // --version
+};
+
+struct split_args {
+    std::vector<std::string> eal;  // argv[0] and everything before `--`
+    std::vector<std::string> app;  // everything after `--`
+};
+
+split_args split_command_line(int argc, const char* const* argv);
+
+// Parses the application arguments. Sets error (and returns what was parsed
+// so far) on an unknown option or a bad value.
+app_options parse_app_options(const std::vector<std::string>& args, std::string& error);
+
+std::string usage_text(const std::string& program);
+
+// Checks the EAL arguments a user most often gets wrong before EAL sees them:
+// a net_pcap rx_pcap= file that is not there, a tx_pcap= directory that is not
+// there. Returns an empty string or the reason.
+std::string check_vdev_files(const std::vector<std::string>& eal_args);
+
+// True when the EAL arguments ask to run without hugepages.
+bool wants_no_huge(const std::vector<std::string>& eal_args);
+
+// Free 2 MB / 1 GB hugepages summed over sizes, from /sys.
+uint64_t free_hugepages();
+
+}  // namespace dpdk_app

@@ -1,0 +1,43 @@
+// The run report: what --stats-json writes (at exit, and on SIGUSR1).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipeline/pipeline.hpp"
+
+namespace dpdk_app {
+
+struct port_report {
+    uint16_t id = 0;
+    std::string name;
+    uint16_t peer = 0;
+    uint64_t rx = 0;  // packets the pipeline took from this port
+    uint64_t tx = 0;  // packets the pipeline handed to this port
+    // From the driver (rte_eth_stats).
+    uint64_t ipackets = 0, opackets = 0, ibytes = 0, obytes = 0;
+    uint64_t imissed = 0, ierrors = 0, oerrors = 0, rx_nombuf = 0;
+};
+
+struct mempool_report {
+    uint64_t size = 0;
+    uint64_t available = 0;
+};
+
+struct run_report {
+    std::string mode;
+    double seconds = 0;
+    bool final = false;  // written at exit, after every lcore stopped
+    pipeline_stats pipe;
+    std::vector<port_report> ports;
+    mempool_report mempool;
+};
+
+std::string to_json(const run_report& r);
+
+// Writes text to path atomically (temporary file + rename). Returns an empty
+// string or the reason it failed.
+std::string write_file_atomic(const std::string& path, const std::string& text);
+
+}  // namespace dpdk_app

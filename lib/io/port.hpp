@@ -1,0 +1,57 @@
+// Ports: resolving configured ports against what EAL found, sizing the
+// mbuf pool, and bringing ports up with one RX and one TX queue per lane.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <rte_mempool.h>
+
+#include "config/config.hpp"
+
+namespace dpdk_app {
+
+inline constexpr uint16_t no_port = UINT16_MAX;
+
+struct port_plan {
+    uint16_t port_id = no_port;
+    std::string name;
+    uint16_t peer = no_port;  // bridge egress for frames received here
+    uint16_t rx_desc = 1024;
+    uint16_t tx_desc = 1024;
+    bool promiscuous = true;
+};
+
+// Inputs of the mbuf pool size (docs/configuration.md, "Mempool sizing").
+struct mempool_sizing {
+    uint32_t ports = 0;
+    uint32_t lanes = 1;
+    uint32_t rx_desc_total = 0;  // sum over ports of rx_desc
+    uint32_t tx_desc_total = 0;  // sum over ports of tx_desc
+    uint32_t rings = 0;          // inter-lcore rings over all lanes
+    uint32_t ring_size = 0;
+    uint32_t lcores = 1;  // lcores that touch the pool (workers + main)
+    uint32_t cache_size = 256;
+    uint32_t burst_size = 32;
+};
+
+// mbufs = lanes * (sum rx_desc + sum tx_desc) + rings * ring_size
+//       + lcores * (1.5 * cache_size + 4 * burst_size) + 1024,
+// rounded up to 2^n - 1 (the mempool's most efficient size).
+uint32_t mbufs_needed(const mempool_sizing& s);
+
+// Matches configured ports to EAL ports and fills in bridge peers. With no
+// [[port]] tables every available port is used, paired in order (0<->1,
+// 2<->3, ...) with a last odd one bridged to itself. Returns an empty vector
+// and sets `error` when a configured port is not there.
+std::vector<port_plan> resolve_ports(const app_config& config, std::string& error);
+
+// Configures `lanes` RX and TX queues, sets up descriptors (clamped to what
+// the device allows), starts the port and sets promiscuous mode. Returns an
+// empty string on success, else the reason.
+std::string start_port(port_plan& port, uint16_t lanes, rte_mempool* pool);
+
+void stop_and_close_port(uint16_t port_id);
+
+}  // namespace dpdk_app

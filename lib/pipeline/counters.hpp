@@ -1,0 +1,52 @@
+// Per-lcore counters: each block is written by exactly one lcore and read by
+// the control lcore, which sums blocks. Writes are plain adds (relaxed
+// load + store by the single owner), reads are relaxed loads: no locked
+// instruction and no shared writable cache line on the fast path.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include <rte_common.h>
+
+#include "pipeline/drop_reason.hpp"
+
+namespace dpdk_app {
+
+inline constexpr uint16_t max_ports = 32;
+inline constexpr std::size_t max_stages_per_segment = 8;
+
+class counter {
+public:
+    void add(uint64_t n) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void inc() noexcept { add(1); }
+    uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+    void set(uint64_t n) noexcept { v_.store(n, std::memory_order_relaxed); }
+
+private:
+    std::atomic<uint64_t> v_{0};
+};
+
+// What one stage on one lcore has seen: packets handed to it, packets it
+// passed on, the bursts it ran and the TSC cycles it spent (per burst).
+struct stage_counters {
+    counter packets_in;
+    counter packets_out;
+    counter bursts;
+    counter cycles;
+};
+
+// Counters of one segment (the stages one lcore runs for one lane).
+struct alignas(RTE_CACHE_LINE_SIZE) segment_counters {
+    counter rx;         // packets received from ports (RX segments only)
+    counter forwarded;  // received packets handed to a port's TX queue
+    counter consumed;   // packets absorbed by the appliance itself
+    counter generated;  // packets the appliance created and sent
+    counter drops[drop_reason_count];
+    counter port_rx[max_ports];
+    counter port_tx[max_ports];
+    counter held;  // packets held in this segment's pending output right now
+    stage_counters stages[max_stages_per_segment];
+};
+
+}  // namespace dpdk_app

@@ -1,0 +1,95 @@
+// The running dataplane: lanes of segments (one per lcore), the rings between
+// them, worker launch and the ordered shutdown that loses no packet.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rte_ring.h>
+
+#include "config/config.hpp"
+#include "io/port.hpp"
+#include "pipeline/counters.hpp"
+#include "pipeline/placement.hpp"
+#include "pipeline/stage.hpp"
+
+namespace dpdk_app {
+
+struct pipeline_options {
+    uint16_t lanes = 1;
+    uint16_t burst_size = 32;
+    uint32_t ring_size = 1024;
+    ring_full_policy ring_full = ring_full_policy::backpressure;
+    uint32_t tx_retries = 8;
+    uint32_t idle_sleep_us = 0;  // sleep after this many idle polls in a row (0 = spin)
+};
+
+struct stage_stats {
+    std::string name;
+    unsigned lane = 0;
+    unsigned lcore = 0;
+    uint64_t packets_in = 0;
+    uint64_t packets_out = 0;
+    uint64_t bursts = 0;
+    uint64_t cycles = 0;
+};
+
+struct pipeline_stats {
+    uint64_t rx = 0;
+    uint64_t forwarded = 0;
+    uint64_t consumed = 0;
+    uint64_t generated = 0;
+    uint64_t in_flight = 0;  // in rings and pending outputs right now
+    std::array<uint64_t, drop_reason_count> drops{};
+    std::array<uint64_t, max_ports> port_rx{};
+    std::array<uint64_t, max_ports> port_tx{};
+    std::vector<stage_stats> stages;
+
+    uint64_t dropped() const;
+};
+
+class segment;
+
+class pipeline {
+public:
+    // Builds every lane's segments, stages and rings. On failure returns
+    // nullptr and sets error.
+    static std::unique_ptr<pipeline> create(const pipeline_options& options,
+                                            const placement& where,
+                                            const std::vector<port_plan>& ports,
+                                            std::string& error);
+    ~pipeline();
+    pipeline(const pipeline&) = delete;
+    pipeline& operator=(const pipeline&) = delete;
+
+    // Starts the segments placed on worker lcores.
+    void launch();
+    // Runs a bounded slice of the segment placed on the main lcore, if any
+    // (used when EAL gave no worker lcore). Returns false when there is none.
+    bool run_main_slice(unsigned iterations) noexcept;
+    // Stops RX; the other segments drain their input and finish.
+    void request_stop() noexcept;
+    bool finished() const noexcept;
+    // Waits for every worker lcore to return.
+    void wait();
+
+    pipeline_stats stats() const;
+
+private:
+    pipeline() = default;
+
+    pipeline_options options_;
+    std::atomic<bool> stop_rx_{false};
+    std::vector<std::unique_ptr<segment>> segments_;
+    std::vector<rte_ring*> rings_;
+    bool launched_ = false;
+};
+
+// Stage factory: a fresh instance of a middle stage for one lane.
+std::unique_ptr<stage> make_stage(const std::string& name, const std::vector<port_plan>& ports,
+                                  unsigned lane);
+
+}  // namespace dpdk_app

@@ -1,0 +1,185 @@
+#include "pipeline/segment.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_pause.h>
+
+namespace dpdk_app {
+
+segment::segment(const wiring& w, std::vector<std::unique_ptr<stage>> stages)
+    : w_(w), stages_(std::move(stages)) {
+    if (!w_.rx_ports.empty()) {
+        names_.emplace_back("rx");
+    }
+    for (const auto& s : stages_) {
+        names_.emplace_back(s->name());
+    }
+    if (w_.tx) {
+        names_.emplace_back("tx");
+    }
+}
+
+void segment::account(std::size_t slot, uint16_t in, uint16_t out, uint64_t cycles) noexcept {
+    stage_counters& c = counters_.stages[slot];
+    c.packets_in.add(in);
+    c.packets_out.add(out);
+    c.bursts.inc();
+    c.cycles.add(cycles);
+}
+
+uint16_t segment::receive(burst& b) noexcept {
+    const uint16_t port = w_.rx_ports[next_rx_];
+    if (++next_rx_ == w_.rx_ports.size()) {
+        next_rx_ = 0;
+    }
+    const uint64_t t0 = rte_rdtsc();
+    b.count = rte_eth_rx_burst(port, static_cast<uint16_t>(w_.lane), b.pkts.data(),
+                               w_.burst_size);
+    if (b.count > 0) {
+        counters_.rx.add(b.count);
+        counters_.port_rx[port].add(b.count);
+        account(0, b.count, b.count, rte_rdtsc() - t0);
+    }
+    return b.count;
+}
+
+void segment::transmit(burst& b, stage_context& ctx) noexcept {
+    const uint64_t t0 = rte_rdtsc();
+    const uint16_t queue = static_cast<uint16_t>(w_.lane);
+    uint16_t sent_total = 0;
+    uint16_t i = 0;
+    while (i < b.count) {
+        const uint16_t port = b.pkts[i]->port;
+        uint16_t j = i + 1;
+        while (j < b.count && b.pkts[j]->port == port) {
+            ++j;
+        }
+        const uint16_t run = j - i;
+        if (port >= max_ports || !rte_eth_dev_is_valid_port(port)) {
+            for (uint16_t k = i; k < j; ++k) {
+                ctx.drop(b.pkts[k], drop_reason::no_egress_port);
+            }
+            i = j;
+            continue;
+        }
+        uint16_t sent = rte_eth_tx_burst(port, queue, &b.pkts[i], run);
+        for (uint32_t tries = 0; sent < run && tries < w_.tx_retries; ++tries) {
+            rte_pause();
+            sent += rte_eth_tx_burst(port, queue, &b.pkts[i + sent], run - sent);
+        }
+        for (uint16_t k = i + sent; k < j; ++k) {
+            ctx.drop(b.pkts[k], drop_reason::tx_full);
+        }
+        counters_.port_tx[port].add(sent);
+        sent_total += sent;
+        i = j;
+    }
+    counters_.forwarded.add(sent_total);
+    account(names_.size() - 1, b.count, sent_total, rte_rdtsc() - t0);
+    b.count = 0;
+}
+
+void segment::enqueue(burst& b, stage_context& ctx) noexcept {
+    const uint16_t sent = static_cast<uint16_t>(
+        rte_ring_sp_enqueue_burst(w_.out_ring, reinterpret_cast<void* const*>(b.pkts.data()),
+                                  b.count, nullptr));
+    if (sent < b.count) {
+        if (w_.ring_full == ring_full_policy::drop) {
+            for (uint16_t k = sent; k < b.count; ++k) {
+                ctx.drop(b.pkts[k], drop_reason::ring_full);
+            }
+        } else {
+            pending_ = b;
+            pending_from_ = sent;
+            counters_.held.set(b.count - sent);
+        }
+    }
+    b.count = 0;
+}
+
+bool segment::flush_pending() noexcept {
+    const uint16_t left = pending_.count - pending_from_;
+    const uint16_t sent = static_cast<uint16_t>(rte_ring_sp_enqueue_burst(
+        w_.out_ring, reinterpret_cast<void* const*>(&pending_.pkts[pending_from_]), left,
+        nullptr));
+    pending_from_ += sent;
+    if (pending_from_ == pending_.count) {
+        pending_.count = 0;
+        pending_from_ = 0;
+        counters_.held.set(0);
+        return true;
+    }
+    counters_.held.set(pending_.count - pending_from_);
+    return false;
+}
+
+segment::step_result segment::step() noexcept {
+    if (pending_.count > 0 && !flush_pending()) {
+        return step_result::idle;
+    }
+    burst b;
+    if (!w_.rx_ports.empty()) {
+        if (w_.stop_rx->load(std::memory_order_acquire)) {
+            done_.store(true, std::memory_order_release);
+            return step_result::finished;
+        }
+        if (receive(b) == 0) {
+            return step_result::idle;
+        }
+    } else {
+        // Read the upstream's done flag before dequeuing: if it was done and
+        // the ring is empty now, nothing can arrive any more.
+        const bool upstream_done = w_.upstream->done();
+        b.count = static_cast<uint16_t>(rte_ring_sc_dequeue_burst(
+            w_.in_ring, reinterpret_cast<void**>(b.pkts.data()), w_.burst_size, nullptr));
+        if (b.count == 0) {
+            if (upstream_done) {
+                done_.store(true, std::memory_order_release);
+                return step_result::finished;
+            }
+            return step_result::idle;
+        }
+    }
+    stage_context ctx(counters_);
+    ctx.now_tsc = rte_rdtsc();
+    std::size_t slot = w_.rx_ports.empty() ? 0 : 1;
+    for (auto& s : stages_) {
+        const uint16_t in = b.count;
+        const uint64_t t0 = rte_rdtsc();
+        s->process(b, ctx);
+        account(slot++, in, b.count, rte_rdtsc() - t0);
+        if (b.count == 0) {
+            break;
+        }
+    }
+    if (b.count > 0) {
+        if (w_.tx) {
+            transmit(b, ctx);
+        } else {
+            enqueue(b, ctx);
+        }
+    }
+    ctx.free_discarded();
+    return step_result::worked;
+}
+
+void segment::run() noexcept {
+    unsigned idle = 0;
+    for (;;) {
+        switch (step()) {
+            case step_result::finished:
+                return;
+            case step_result::worked:
+                idle = 0;
+                break;
+            case step_result::idle:
+                rte_pause();
+                if (w_.idle_sleep_us > 0 && ++idle >= 64) {
+                    rte_delay_us_sleep(w_.idle_sleep_us);
+                }
+                break;
+        }
+    }
+}
+
+}  // namespace dpdk_app

@@ -1,0 +1,69 @@
+// A segment is the part of one lane's stage chain that one lcore runs: an
+// input (RX queues of the ports, or the ring from the previous segment), the
+// stages, and an output (TX queues, or the ring to the next segment).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rte_ring.h>
+
+#include "config/config.hpp"
+#include "pipeline/counters.hpp"
+#include "pipeline/stage.hpp"
+
+namespace dpdk_app {
+
+class segment {
+public:
+    enum class step_result { worked, idle, finished };
+
+    struct wiring {
+        unsigned lane = 0;
+        unsigned lcore = 0;
+        uint16_t burst_size = 32;
+        std::vector<uint16_t> rx_ports;  // non-empty: this segment polls RX
+        rte_ring* in_ring = nullptr;     // else it dequeues from here
+        const segment* upstream = nullptr;
+        bool tx = false;                 // true: this segment transmits
+        rte_ring* out_ring = nullptr;    // else it enqueues here
+        ring_full_policy ring_full = ring_full_policy::backpressure;
+        uint32_t tx_retries = 8;
+        uint32_t idle_sleep_us = 0;
+        const std::atomic<bool>* stop_rx = nullptr;
+    };
+
+    segment(const wiring& w, std::vector<std::unique_ptr<stage>> stages);
+
+    // One poll of the input and, if packets came, one pass of the stages.
+    step_result step() noexcept;
+    // Loops step() until the segment has finished (worker lcore body).
+    void run() noexcept;
+
+    bool done() const noexcept { return done_.load(std::memory_order_acquire); }
+    const wiring& wires() const noexcept { return w_; }
+    const segment_counters& counters() const noexcept { return counters_; }
+    // Stage names in counter slot order: "rx" first if this segment polls RX,
+    // then the middle stages, then "tx" if it transmits.
+    const std::vector<std::string>& stage_names() const noexcept { return names_; }
+
+private:
+    uint16_t receive(burst& b) noexcept;
+    void transmit(burst& b, stage_context& ctx) noexcept;
+    void enqueue(burst& b, stage_context& ctx) noexcept;
+    bool flush_pending() noexcept;
+    void account(std::size_t slot, uint16_t in, uint16_t out, uint64_t cycles) noexcept;
+
+    wiring w_;
+    std::vector<std::unique_ptr<stage>> stages_;
+    std::vector<std::string> names_;
+    segment_counters counters_;
+    std::atomic<bool> done_{false};
+    std::size_t next_rx_ = 0;
+    burst pending_{};  // packets the output ring did not take yet
+    uint16_t pending_from_ = 0;
+};
+
+}  // namespace dpdk_app

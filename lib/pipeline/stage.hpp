@@ -1,0 +1,74 @@
+// The stage interface: a stage takes a burst, works on it in bulk and sorts
+// every packet: kept in the burst (handed to the next stage), dropped with a
+// named reason, or consumed. Whoever holds an mbuf frees it on every path.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include <rte_mbuf.h>
+
+#include "pipeline/counters.hpp"
+#include "pipeline/drop_reason.hpp"
+
+namespace dpdk_app {
+
+// Largest burst a stage is ever handed (dataplane.burst_size <= this).
+inline constexpr uint16_t max_burst = 64;
+
+// Egress convention: once a forwarding stage has decided, mbuf->port holds
+// the egress port id; TX sends each packet to its mbuf->port.
+struct burst {
+    std::array<rte_mbuf*, max_burst> pkts;
+    uint16_t count = 0;
+};
+
+// What a stage may use while it runs: the time of this burst, the owning
+// segment's counters and the drop/consume sinks (freed in bulk later).
+class stage_context {
+public:
+    explicit stage_context(segment_counters& counters) noexcept : counters_(counters) {}
+
+    uint64_t now_tsc = 0;  // TSC read once per burst
+
+    void drop(rte_mbuf* m, drop_reason why) noexcept {
+        counters_.drops[static_cast<std::size_t>(why)].inc();
+        discard(m);
+    }
+    void consume(rte_mbuf* m) noexcept {
+        counters_.consumed.inc();
+        discard(m);
+    }
+    // Frees what drop()/consume() collected; called once per burst.
+    void free_discarded() noexcept {
+        if (n_discarded_ > 0) {
+            rte_pktmbuf_free_bulk(discarded_.data(), n_discarded_);
+            n_discarded_ = 0;
+        }
+    }
+    segment_counters& counters() noexcept { return counters_; }
+
+private:
+    void discard(rte_mbuf* m) noexcept {
+        if (n_discarded_ == discarded_.size()) {
+            free_discarded();
+        }
+        discarded_[n_discarded_++] = m;
+    }
+
+    segment_counters& counters_;
+    std::array<rte_mbuf*, 2 * max_burst> discarded_{};
+    uint16_t n_discarded_ = 0;
+};
+
+class stage {
+public:
+    virtual ~stage() = default;
+    virtual std::string_view name() const noexcept = 0;
+    // Processes b in place. Packets left in b (in their original order) go on
+    // to the next stage; every other packet went to ctx.drop() or ctx.consume().
+    virtual void process(burst& b, stage_context& ctx) noexcept = 0;
+};
+
+}  // namespace dpdk_app
