@@ -58,7 +58,9 @@ void install_signals() {
     sigaction(SIGUSR1, &sa, nullptr);
 }
 
-void fail(const std::string& msg) { std::fprintf(stderr, "dpdk-app: %s\n", msg.c_str()); }
+void fail(const std::string& msg) {
+    std::fprintf(stderr, "dpdk-app: %s\n", msg.c_str());
+}
 
 config_result load_config(const app_options& o) {
     if (o.config_file) {
@@ -125,7 +127,8 @@ run_report make_report(const run_context& rc, bool final) {
     run_report r;
     r.mode = "bridge";
     r.final = final;
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - rc.started).count();
+    r.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - rc.started).count();
     r.pipe = rc.pipe->stats();
     for (const auto& p : rc.ports) {
         port_report pr;
@@ -162,9 +165,10 @@ void print_status(const run_context& rc, pipeline_stats& last, double dt) {
                   static_cast<unsigned long long>(now.dropped()));
     line = buf;
     for (const auto& p : rc.ports) {
-        std::snprintf(buf, sizeof buf, " | %s rx %.3f tx %.3f", p.name.c_str(),
-                      static_cast<double>(now.port_rx[p.port_id] - last.port_rx[p.port_id]) / dt / 1e6,
-                      static_cast<double>(now.port_tx[p.port_id] - last.port_tx[p.port_id]) / dt / 1e6);
+        std::snprintf(
+            buf, sizeof buf, " | %s rx %.3f tx %.3f", p.name.c_str(),
+            static_cast<double>(now.port_rx[p.port_id] - last.port_rx[p.port_id]) / dt / 1e6,
+            static_cast<double>(now.port_tx[p.port_id] - last.port_tx[p.port_id]) / dt / 1e6);
         line += buf;
     }
     std::fputs((line + "   ").c_str(), stdout);
@@ -174,14 +178,13 @@ void print_status(const run_context& rc, pipeline_stats& last, double dt) {
 
 void print_summary(const run_report& r) {
     const pipeline_stats& p = r.pipe;
-    std::printf("dpdk-app: %.2f s  rx %llu  forwarded %llu  dropped %llu  consumed %llu  "
-                "generated %llu  in_flight %llu\n",
-                r.seconds, static_cast<unsigned long long>(p.rx),
-                static_cast<unsigned long long>(p.forwarded),
-                static_cast<unsigned long long>(p.dropped()),
-                static_cast<unsigned long long>(p.consumed),
-                static_cast<unsigned long long>(p.generated),
-                static_cast<unsigned long long>(p.in_flight));
+    std::printf(
+        "dpdk-app: %.2f s  rx %llu  forwarded %llu  dropped %llu  consumed %llu  "
+        "generated %llu  in_flight %llu\n",
+        r.seconds, static_cast<unsigned long long>(p.rx),
+        static_cast<unsigned long long>(p.forwarded), static_cast<unsigned long long>(p.dropped()),
+        static_cast<unsigned long long>(p.consumed), static_cast<unsigned long long>(p.generated),
+        static_cast<unsigned long long>(p.in_flight));
     for (std::size_t i = 0; i < drop_reason_count; ++i) {
         if (p.drops[i] > 0) {
             std::printf("  drop %-16s %llu\n", std::string(drop_reason_names[i]).c_str(),
@@ -189,15 +192,16 @@ void print_summary(const run_report& r) {
         }
     }
     for (const auto& port : r.ports) {
-        std::printf("  port %u %-12s rx %llu tx %llu (driver: in %llu out %llu missed %llu "
-                    "errors %llu/%llu)\n",
-                    port.id, port.name.c_str(), static_cast<unsigned long long>(port.rx),
-                    static_cast<unsigned long long>(port.tx),
-                    static_cast<unsigned long long>(port.ipackets),
-                    static_cast<unsigned long long>(port.opackets),
-                    static_cast<unsigned long long>(port.imissed),
-                    static_cast<unsigned long long>(port.ierrors),
-                    static_cast<unsigned long long>(port.oerrors));
+        std::printf(
+            "  port %u %-12s rx %llu tx %llu (driver: in %llu out %llu missed %llu "
+            "errors %llu/%llu)\n",
+            port.id, port.name.c_str(), static_cast<unsigned long long>(port.rx),
+            static_cast<unsigned long long>(port.tx),
+            static_cast<unsigned long long>(port.ipackets),
+            static_cast<unsigned long long>(port.opackets),
+            static_cast<unsigned long long>(port.imissed),
+            static_cast<unsigned long long>(port.ierrors),
+            static_cast<unsigned long long>(port.oerrors));
     }
     std::fflush(stdout);
 }
@@ -254,7 +258,8 @@ void control_loop(run_context& rc) {
             }
         }
         if (status && now - last_status >= hz) {
-            print_status(rc, last, static_cast<double>(now - last_status) / static_cast<double>(hz));
+            print_status(rc, last,
+                         static_cast<double>(now - last_status) / static_cast<double>(hz));
             last_status = now;
         }
         if (stop) {
@@ -330,8 +335,9 @@ int run(int argc, char** argv) {
             return;
         }
         if (rc.ports.empty()) {
-            fail("no ports: give EAL a device, e.g. --vdev=net_tap0 or "
-                 "--vdev=net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap");
+            fail(
+                "no ports: give EAL a device, e.g. --vdev=net_tap0 or "
+                "--vdev=net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap");
             code = exit_usage;
             return;
         }
@@ -345,10 +351,12 @@ int run(int argc, char** argv) {
         }
         std::vector<unsigned> workers;
         unsigned lcore;
-        RTE_LCORE_FOREACH_WORKER(lcore) { workers.push_back(lcore); }
-        placement where = place_stages(stage_chain(rc.config.mode), rc.config.placement,
-                                       rc.config.lcores_per_lane, rc.config.lanes, workers,
-                                       rte_get_main_lcore());
+        RTE_LCORE_FOREACH_WORKER(lcore) {
+            workers.push_back(lcore);
+        }
+        placement where =
+            place_stages(stage_chain(rc.config.mode), rc.config.placement,
+                         rc.config.lcores_per_lane, rc.config.lanes, workers, rte_get_main_lcore());
         if (!where.error.empty()) {
             fail(where.error);
             code = exit_usage;
@@ -371,12 +379,12 @@ int run(int argc, char** argv) {
         sizing.cache_size = rc.config.mbuf_cache;
         sizing.burst_size = rc.config.burst_size;
         const uint32_t mbufs = rc.config.mbufs != 0 ? rc.config.mbufs : mbufs_needed(sizing);
-        rc.pool = rte_pktmbuf_pool_create("dpa_mbufs", mbufs, rc.config.mbuf_cache, 0,
-                                          rc.config.mbuf_data_room,
-                                          static_cast<int>(rte_socket_id()));
+        rc.pool =
+            rte_pktmbuf_pool_create("dpa_mbufs", mbufs, rc.config.mbuf_cache, 0,
+                                    rc.config.mbuf_data_room, static_cast<int>(rte_socket_id()));
         if (rc.pool == nullptr) {
-            fail("cannot create the mbuf pool of " + std::to_string(mbufs) + " mbufs: " +
-                 rte_strerror(rte_errno) +
+            fail("cannot create the mbuf pool of " + std::to_string(mbufs) +
+                 " mbufs: " + rte_strerror(rte_errno) +
                  " (give EAL more memory with -m, reserve more hugepages, or lower "
                  "mempool.mbufs)");
             code = exit_runtime;

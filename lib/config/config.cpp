@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -36,18 +37,25 @@ source_position position_of(const toml::node& n) {
 
 std::string_view type_name(const toml::node& n) {
     switch (n.type()) {
-        case toml::node_type::table: return "a table";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "an integer";
-        case toml::node_type::floating_point: return "a float";
-        case toml::node_type::boolean: return "a boolean";
-        default: return "a date/time";
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a float";
+        case toml::node_type::boolean:
+            return "a boolean";
+        default:
+            return "a date/time";
     }
 }
 
 class error_sink {
-public:
+  public:
     explicit error_sink(std::string source) : source_(std::move(source)) {}
     void add(source_position where, std::string message) {
         errors_.push_back({source_, where, std::move(message)});
@@ -55,7 +63,7 @@ public:
     std::vector<config_error> take() { return std::move(errors_); }
     const std::string& source() const { return source_; }
 
-private:
+  private:
     std::string source_;
     std::vector<config_error> errors_;
 };
@@ -63,7 +71,7 @@ private:
 // Reads one TOML table, remembering which keys were read, so that
 // finish() can report every unknown key with its position.
 class table_reader {
-public:
+  public:
     table_reader(const toml::table& t, std::string path, error_sink& errors)
         : table_(t), path_(std::move(path)), errors_(errors) {}
 
@@ -91,7 +99,8 @@ public:
         if (auto v = n->value_exact<bool>()) {
             out = *v;
         } else {
-            errors_.add(position_of(*n), full(key) + ": expected true or false, got " + describe(*n));
+            errors_.add(position_of(*n),
+                        full(key) + ": expected true or false, got " + describe(*n));
         }
     }
 
@@ -107,8 +116,7 @@ public:
             errors_.add(position_of(*n), full(key) + ": expected a string, got " + describe(*n));
             return std::nullopt;
         }
-        if (allowed.size() > 0 &&
-            std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+        if (allowed.size() > 0 && std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
             std::string list;
             for (auto a : allowed) {
                 list += (list.empty() ? "\"" : ", \"") + std::string(a) + "\"";
@@ -149,7 +157,10 @@ public:
     void finish() {
         for (const auto& [k, v] : table_) {
             if (!known_.contains(std::string(k.str()))) {
-                errors_.add(position_of(v), "unknown key '" + full(k.str()) + "'");
+                const auto& at = k.source().begin ? k.source() : v.source();
+                errors_.add(
+                    {static_cast<uint32_t>(at.begin.line), static_cast<uint32_t>(at.begin.column)},
+                    "unknown key '" + full(k.str()) + "'");
             }
         }
     }
@@ -158,7 +169,7 @@ public:
         return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
     }
 
-private:
+  private:
     const toml::node* lookup(std::string_view key) {
         known_.insert(std::string(key));
         return table_.get(key);
@@ -181,7 +192,9 @@ private:
     std::set<std::string> known_;
 };
 
-bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+bool is_power_of_two(uint64_t v) {
+    return v != 0 && (v & (v - 1)) == 0;
+}
 
 void read_dataplane(table_reader& top, app_config& c, error_sink& errors) {
     const toml::table* t = top.table("dataplane");
@@ -254,9 +267,10 @@ void read_pipeline(table_reader& top, app_config& c, error_sink& errors) {
             for (const auto& s : chain) {
                 want += (want.empty() ? "" : ", ") + s;
             }
-            errors.add(position_of(*a),
-                       "pipeline.placement: the groups must list the stages of this mode in order (" +
-                           want + "), each exactly once");
+            errors.add(
+                position_of(*a),
+                "pipeline.placement: the groups must list the stages of this mode in order (" +
+                    want + "), each exactly once");
         }
     }
     r.finish();
@@ -295,7 +309,8 @@ void read_ports(table_reader& top, app_config& c, error_sink& errors) {
                 errors.add(p.where, "port: '" + p.name + "' is configured twice");
             }
         } else {
-            errors.add(p.where, "port: every [[port]] needs a non-empty name (the EAL device name)");
+            errors.add(p.where,
+                       "port: every [[port]] needs a non-empty name (the EAL device name)");
         }
         r.integer("rx_desc", p.rx_desc, 32, 16384);
         r.integer("tx_desc", p.tx_desc, 32, 16384);
@@ -306,8 +321,8 @@ void read_ports(table_reader& top, app_config& c, error_sink& errors) {
     }
     for (const auto& p : c.ports) {
         if (p.peer && !names.contains(*p.peer)) {
-            errors.add(p.where, "port '" + p.name + "': peer '" + *p.peer +
-                                    "' is not a configured port");
+            errors.add(p.where,
+                       "port '" + p.name + "': peer '" + *p.peer + "' is not a configured port");
         }
     }
     if (c.ports.size() > 32) {
@@ -325,9 +340,8 @@ config_result parse_config(std::string_view text, std::string_view source) {
     try {
         root = toml::parse(text, source);
     } catch (const toml::parse_error& e) {
-        errors.add(source_position
-                       {static_cast<uint32_t>(e.source().begin.line),
-                        static_cast<uint32_t>(e.source().begin.column)},
+        errors.add(source_position{static_cast<uint32_t>(e.source().begin.line),
+                                   static_cast<uint32_t>(e.source().begin.column)},
                    std::string(e.description()));
         result.errors = errors.take();
         return result;
@@ -343,8 +357,9 @@ config_result parse_config(std::string_view text, std::string_view source) {
 }
 
 config_result load_config_file(const std::string& path) {
+    std::error_code ec;
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    if (!in || std::filesystem::is_directory(path, ec)) {
         config_result r;
         r.errors.push_back({path, {}, "cannot read the configuration file"});
         return r;

@@ -38,7 +38,7 @@ struct app_config {
     uint32_t ring_size = 1024;  // entries of each inter-lcore ring (power of two)
     ring_full_policy ring_full = ring_full_policy::backpressure;
     uint32_t tx_retries = 8;
-    uint32_t lcores_per_lane = 0;                      // 0 = auto
+    uint32_t lcores_per_lane = 0;                     // 0 = auto
     std::vector<std::vector<std::string>> placement;  // empty = auto
 
     uint32_t mbufs = 0;  // 0 = computed from ports, queues and rings

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -31,7 +32,7 @@ bool parse_number(const std::string& text, double& out) {
     try {
         std::size_t used = 0;
         out = std::stod(text, &used);
-        return used == text.size() && out >= 0;
+        return used == text.size() && std::isfinite(out) && out >= 0;
     } catch (...) {
         return false;
     }
@@ -66,6 +67,13 @@ app_options parse_app_options(const std::vector<std::string>& args, std::string&
             out = args[++i];
             return true;
         };
+        auto flag = [&] {
+            if (inline_value) {
+                error = "option " + arg + " takes no value";
+                return false;
+            }
+            return true;
+        };
         std::string v;
         if (arg == "-c" || arg == "--config") {
             if (!value(v)) {
@@ -73,6 +81,9 @@ app_options parse_app_options(const std::vector<std::string>& args, std::string&
             }
             o.config_file = v;
         } else if (arg == "--check-config") {
+            if (!flag()) {
+                return o;
+            }
             o.check_config = true;
         } else if (arg == "--duration") {
             if (!value(v)) {
@@ -96,10 +107,19 @@ app_options parse_app_options(const std::vector<std::string>& args, std::string&
             }
             o.stats_json = v;
         } else if (arg == "-q" || arg == "--quiet") {
+            if (!flag()) {
+                return o;
+            }
             o.quiet = true;
         } else if (arg == "-h" || arg == "--help") {
+            if (!flag()) {
+                return o;
+            }
             o.help = true;
         } else if (arg == "--version") {
+            if (!flag()) {
+                return o;
+            }
             o.version = true;
         } else {
             error = "unknown option '" + args[i] + "' (see --help)";

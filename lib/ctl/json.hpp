@@ -9,7 +9,7 @@
 namespace dpdk_app {
 
 class json_writer {
-public:
+  public:
     json_writer& begin_object();
     json_writer& end_object();
     json_writer& begin_array();
@@ -30,7 +30,7 @@ public:
     }
     const std::string& str() const { return out_; }
 
-private:
+  private:
     void separate();
     std::string out_;
     std::vector<bool> first_;  // per open container: no element written yet

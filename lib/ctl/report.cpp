@@ -81,6 +81,9 @@ std::string write_file_atomic(const std::string& path, const std::string& text) 
         return "cannot write " + tmp + ": " + std::strerror(errno);
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int e = errno;
+        std::remove(tmp.c_str());
+        errno = e;
         return "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
     }
     return {};

@@ -11,12 +11,12 @@
 namespace dpdk_app {
 
 class bridge_stage final : public stage {
-public:
+  public:
     explicit bridge_stage(const std::vector<port_plan>& ports);
     std::string_view name() const noexcept override { return "bridge"; }
     void process(burst& b, stage_context& ctx) noexcept override;
 
-private:
+  private:
     std::array<uint16_t, max_ports> peer_;  // ingress port id -> egress port id
 };
 

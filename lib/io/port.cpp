@@ -9,7 +9,7 @@ namespace dpdk_app {
 uint32_t mbufs_needed(const mempool_sizing& s) {
     uint64_t n = static_cast<uint64_t>(s.lanes) * (s.rx_desc_total + s.tx_desc_total) +
                  static_cast<uint64_t>(s.rings) * s.ring_size +
-                 static_cast<uint64_t>(s.lcores) * (s.cache_size * 3 / 2 + 4 * s.burst_size) +
+                 static_cast<uint64_t>(s.lcores) * ((s.cache_size * 3 + 1) / 2 + 4 * s.burst_size) +
                  1024;
     uint64_t pow2 = 1;
     while (pow2 - 1 < n) {
@@ -56,10 +56,11 @@ std::vector<port_plan> resolve_ports(const app_config& config, std::string& erro
                     available += (available.empty() ? "" : ", ") + std::string(name);
                 }
             }
-            error = config.source + ":" + std::to_string(pc.where.line) + ":" +
-                    std::to_string(pc.where.column) + ": port '" + pc.name +
-                    "' was not found by EAL (available: " +
-                    (available.empty() ? "none" : available) + ")";
+            error =
+                config.source + ":" + std::to_string(pc.where.line) + ":" +
+                std::to_string(pc.where.column) + ": port '" + pc.name +
+                "' was not found by EAL (available: " + (available.empty() ? "none" : available) +
+                ")";
             return {};
         }
         plans.push_back(p);

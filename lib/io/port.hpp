@@ -37,7 +37,7 @@ struct mempool_sizing {
 };
 
 // mbufs = lanes * (sum rx_desc + sum tx_desc) + rings * ring_size
-//       + lcores * (1.5 * cache_size + 4 * burst_size) + 1024,
+//       + lcores * (ceil(1.5 * cache_size) + 4 * burst_size) + 1024,
 // rounded up to 2^n - 1 (the mempool's most efficient size).
 uint32_t mbufs_needed(const mempool_sizing& s);
 

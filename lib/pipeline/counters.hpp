@@ -17,13 +17,15 @@ inline constexpr uint16_t max_ports = 32;
 inline constexpr std::size_t max_stages_per_segment = 8;
 
 class counter {
-public:
-    void add(uint64_t n) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  public:
+    void add(uint64_t n) noexcept {
+        v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     void inc() noexcept { add(1); }
     uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
     void set(uint64_t n) noexcept { v_.store(n, std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<uint64_t> v_{0};
 };
 

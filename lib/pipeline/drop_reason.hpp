@@ -10,9 +10,9 @@
 namespace dpdk_app {
 
 // X(identifier, "description shown to operators")
-#define DPDK_APP_DROP_REASONS(X)                                                   \
-    X(ring_full, "inter-lcore ring full (pipeline.ring_full = \"drop\")")          \
-    X(tx_full, "TX queue still full after pipeline.tx_retries attempts")           \
+#define DPDK_APP_DROP_REASONS(X)                                          \
+    X(ring_full, "inter-lcore ring full (pipeline.ring_full = \"drop\")") \
+    X(tx_full, "TX queue still full after pipeline.tx_retries attempts")  \
     X(no_egress_port, "no egress port for this packet (port without a peer)")
 
 enum class drop_reason : uint8_t {

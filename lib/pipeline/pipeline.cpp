@@ -35,10 +35,9 @@ int worker_main(void* arg) {
 
 }  // namespace
 
-std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options,
-                                            const placement& where,
-                                            const std::vector<port_plan>& ports,
-                                            std::string& error) {
+std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, const placement& where,
+                                           const std::vector<port_plan>& ports,
+                                           std::string& error) {
     std::unique_ptr<pipeline> p(new pipeline());
     p->options_ = options;
     std::vector<uint16_t> rx_ports;
@@ -84,8 +83,8 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options,
                                               RING_F_SP_ENQ | RING_F_SC_DEQ);
                 if (r == nullptr) {
                     error = "cannot create ring " + ring_name + " of " +
-                            std::to_string(options.ring_size) + " entries: " +
-                            rte_strerror(rte_errno);
+                            std::to_string(options.ring_size) +
+                            " entries: " + rte_strerror(rte_errno);
                     return nullptr;
                 }
                 p->rings_.push_back(r);
@@ -139,7 +138,9 @@ bool pipeline::run_main_slice(unsigned iterations) noexcept {
     return any;
 }
 
-void pipeline::request_stop() noexcept { stop_rx_.store(true, std::memory_order_release); }
+void pipeline::request_stop() noexcept {
+    stop_rx_.store(true, std::memory_order_release);
+}
 
 bool pipeline::finished() const noexcept {
     for (const auto& s : segments_) {
@@ -178,9 +179,8 @@ pipeline_stats pipeline::stats() const {
         const auto& names = s->stage_names();
         for (std::size_t i = 0; i < names.size(); ++i) {
             const stage_counters& sc = c.stages[i];
-            st.stages.push_back({names[i], s->wires().lane, s->wires().lcore,
-                                 sc.packets_in.get(), sc.packets_out.get(), sc.bursts.get(),
-                                 sc.cycles.get()});
+            st.stages.push_back({names[i], s->wires().lane, s->wires().lcore, sc.packets_in.get(),
+                                 sc.packets_out.get(), sc.bursts.get(), sc.cycles.get()});
         }
     }
     for (rte_ring* r : rings_) {

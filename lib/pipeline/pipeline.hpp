@@ -54,11 +54,10 @@ struct pipeline_stats {
 class segment;
 
 class pipeline {
-public:
+  public:
     // Builds every lane's segments, stages and rings. On failure returns
     // nullptr and sets error.
-    static std::unique_ptr<pipeline> create(const pipeline_options& options,
-                                            const placement& where,
+    static std::unique_ptr<pipeline> create(const pipeline_options& options, const placement& where,
                                             const std::vector<port_plan>& ports,
                                             std::string& error);
     ~pipeline();
@@ -78,7 +77,7 @@ public:
 
     pipeline_stats stats() const;
 
-private:
+  private:
     pipeline() = default;
 
     pipeline_options options_;

@@ -39,7 +39,8 @@ placement place_stages(const std::vector<std::string>& chain,
         if (lanes != 1) {
             p.error = "dataplane.lanes = " + std::to_string(lanes) +
                       " needs at least one worker lcore per lane, but EAL gave only the main "
-                      "lcore (use -l 0-" + std::to_string(lanes) + " or --lcores)";
+                      "lcore (use -l 0-" +
+                      std::to_string(lanes) + " or --lcores)";
             return p;
         }
         if (!explicit_groups.empty() && explicit_groups.size() > 1) {
@@ -73,10 +74,9 @@ placement place_stages(const std::vector<std::string>& chain,
         return p;
     }
     if (k * lanes < w) {
-        p.warnings.push_back(std::to_string(w - k * lanes) +
-                             " worker lcore(s) stay idle: the chain has " +
-                             std::to_string(chain.size()) + " stages and " +
-                             std::to_string(lanes) + " lane(s)");
+        p.warnings.push_back(
+            std::to_string(w - k * lanes) + " worker lcore(s) stay idle: the chain has " +
+            std::to_string(chain.size()) + " stages and " + std::to_string(lanes) + " lane(s)");
     }
     unsigned next = 0;
     for (unsigned lane = 0; lane < lanes; ++lane) {

@@ -9,7 +9,7 @@
 namespace dpdk_app {
 
 struct placement {
-    std::vector<std::vector<std::string>> groups;  // contiguous cut of the stage chain
+    std::vector<std::vector<std::string>> groups;    // contiguous cut of the stage chain
     std::vector<std::vector<unsigned>> lane_lcores;  // [lane][group] -> lcore id
     std::vector<std::string> warnings;
     std::string error;  // non-empty when no placement is possible

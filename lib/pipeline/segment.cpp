@@ -33,8 +33,7 @@ uint16_t segment::receive(burst& b) noexcept {
         next_rx_ = 0;
     }
     const uint64_t t0 = rte_rdtsc();
-    b.count = rte_eth_rx_burst(port, static_cast<uint16_t>(w_.lane), b.pkts.data(),
-                               w_.burst_size);
+    b.count = rte_eth_rx_burst(port, static_cast<uint16_t>(w_.lane), b.pkts.data(), w_.burst_size);
     if (b.count > 0) {
         counters_.rx.add(b.count);
         counters_.port_rx[port].add(b.count);
@@ -80,9 +79,8 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
 }
 
 void segment::enqueue(burst& b, stage_context& ctx) noexcept {
-    const uint16_t sent = static_cast<uint16_t>(
-        rte_ring_sp_enqueue_burst(w_.out_ring, reinterpret_cast<void* const*>(b.pkts.data()),
-                                  b.count, nullptr));
+    const uint16_t sent = static_cast<uint16_t>(rte_ring_sp_enqueue_burst(
+        w_.out_ring, reinterpret_cast<void* const*>(b.pkts.data()), b.count, nullptr));
     if (sent < b.count) {
         if (w_.ring_full == ring_full_policy::drop) {
             for (uint16_t k = sent; k < b.count; ++k) {
@@ -100,8 +98,7 @@ void segment::enqueue(burst& b, stage_context& ctx) noexcept {
 bool segment::flush_pending() noexcept {
     const uint16_t left = pending_.count - pending_from_;
     const uint16_t sent = static_cast<uint16_t>(rte_ring_sp_enqueue_burst(
-        w_.out_ring, reinterpret_cast<void* const*>(&pending_.pkts[pending_from_]), left,
-        nullptr));
+        w_.out_ring, reinterpret_cast<void* const*>(&pending_.pkts[pending_from_]), left, nullptr));
     pending_from_ += sent;
     if (pending_from_ == pending_.count) {
         pending_.count = 0;

@@ -17,7 +17,7 @@
 namespace dpdk_app {
 
 class segment {
-public:
+  public:
     enum class step_result { worked, idle, finished };
 
     struct wiring {
@@ -27,8 +27,8 @@ public:
         std::vector<uint16_t> rx_ports;  // non-empty: this segment polls RX
         rte_ring* in_ring = nullptr;     // else it dequeues from here
         const segment* upstream = nullptr;
-        bool tx = false;                 // true: this segment transmits
-        rte_ring* out_ring = nullptr;    // else it enqueues here
+        bool tx = false;               // true: this segment transmits
+        rte_ring* out_ring = nullptr;  // else it enqueues here
         ring_full_policy ring_full = ring_full_policy::backpressure;
         uint32_t tx_retries = 8;
         uint32_t idle_sleep_us = 0;
@@ -49,7 +49,7 @@ public:
     // then the middle stages, then "tx" if it transmits.
     const std::vector<std::string>& stage_names() const noexcept { return names_; }
 
-private:
+  private:
     uint16_t receive(burst& b) noexcept;
     void transmit(burst& b, stage_context& ctx) noexcept;
     void enqueue(burst& b, stage_context& ctx) noexcept;

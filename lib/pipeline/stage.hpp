@@ -27,7 +27,7 @@ struct burst {
 // What a stage may use while it runs: the time of this burst, the owning
 // segment's counters and the drop/consume sinks (freed in bulk later).
 class stage_context {
-public:
+  public:
     explicit stage_context(segment_counters& counters) noexcept : counters_(counters) {}
 
     uint64_t now_tsc = 0;  // TSC read once per burst
@@ -49,7 +49,7 @@ public:
     }
     segment_counters& counters() noexcept { return counters_; }
 
-private:
+  private:
     void discard(rte_mbuf* m) noexcept {
         if (n_discarded_ == discarded_.size()) {
             free_discarded();
@@ -63,7 +63,7 @@ private:
 };
 
 class stage {
-public:
+  public:
     virtual ~stage() = default;
     virtual std::string_view name() const noexcept = 0;
     // Processes b in place. Packets left in b (in their original order) go on

@@ -1,0 +1,1132 @@
+// The stage framework with real DPDK, in-process: EAL without hugepages,
+// ports from rte_eth_from_rings() (RX reads a ring the test fills, TX writes a
+// ring the test reads) and segments driven with step() on the test thread.
+#include <sched.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "forward/bridge.hpp"
+#include "io/port.hpp"
+#include "pipeline/counters.hpp"
+#include "pipeline/drop_reason.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/placement.hpp"
+#include "pipeline/segment.hpp"
+#include "pipeline/stage.hpp"
+
+namespace dpdk_app {
+namespace {
+
+using ::testing::ElementsAre;
+using step_result = segment::step_result;
+
+constexpr unsigned pool_size = 4095;
+constexpr uint16_t payload_len = 64;
+
+// EAL and the mbuf pool, once for the whole test binary.
+class dpdk_environment : public ::testing::Environment {
+  public:
+    void SetUp() override {
+        prefix_ = "unit" + std::to_string(::getpid());
+        // One lcore (id 0). It may run on any CPU this process may use rather than
+        // being pinned to CPU 0 (-l 0): the machine running the tests is shared.
+        std::vector<std::string> args = {"unit_tests",  "--no-huge", "--no-pci",      lcore_map(),
+                                         "-m",          "256",       "--file-prefix", prefix_,
+                                         "--log-level", "error",     "--no-telemetry"};
+        std::vector<char*> argv;
+        for (auto& a : args) {
+            argv.push_back(a.data());
+        }
+        if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+            error_ = std::string("rte_eal_init failed: ") + rte_strerror(rte_errno);
+            return;
+        }
+        eal_up_ = true;
+        runtime_dir_ = rte_eal_get_runtime_dir();
+        pool_ = rte_pktmbuf_pool_create("unit_pool", pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                        static_cast<int>(rte_socket_id()));
+        if (pool_ == nullptr) {
+            error_ = std::string("rte_pktmbuf_pool_create failed: ") + rte_strerror(rte_errno);
+        }
+    }
+
+    void TearDown() override {
+        if (pool_ != nullptr) {
+            rte_mempool_free(pool_);
+            pool_ = nullptr;
+        }
+        if (eal_up_) {
+            rte_eal_cleanup();
+            eal_up_ = false;
+            // EAL leaves its (empty) runtime directory behind; it is ours alone.
+            std::error_code ec;
+            if (std::filesystem::path(runtime_dir_).filename() == prefix_) {
+                std::filesystem::remove_all(runtime_dir_, ec);
+            }
+        }
+    }
+
+    static rte_mempool* pool() { return pool_; }
+
+    // "--lcores=0@(a,b,...)" over the CPUs of this process's affinity mask.
+    static std::string lcore_map() {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        std::string cpus;
+        if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+            for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+                if (CPU_ISSET(cpu, &set)) {
+                    if (!cpus.empty()) {
+                        cpus += ',';
+                    }
+                    cpus += std::to_string(cpu);
+                }
+            }
+        }
+        std::string arg = "--lcores=0";
+        if (!cpus.empty()) {
+            arg.append("@(").append(cpus).append(")");
+        }
+        return arg;
+    }
+    static const std::string& error() { return error_; }
+
+  private:
+    static inline rte_mempool* pool_ = nullptr;
+    static inline std::string error_;
+    bool eal_up_ = false;
+    std::string prefix_;
+    std::string runtime_dir_;
+};
+
+[[maybe_unused]] ::testing::Environment* const dpdk_env =
+    ::testing::AddGlobalTestEnvironment(new dpdk_environment);
+
+struct test_port {
+    uint16_t id = no_port;
+    std::string name;  // the ethdev name: "net_ring_" + the name given to rte_eth_from_rings
+    std::vector<rte_ring*> rx;  // the test enqueues here, the port's RX reads
+    std::vector<rte_ring*> tx;  // the port's TX writes here, the test dequeues
+};
+
+uint32_t seq_of(const rte_mbuf* m) {
+    uint32_t seq;
+    std::memcpy(&seq, rte_pktmbuf_mtod(m, const char*), sizeof seq);
+    return seq;
+}
+
+bool payload_intact(const rte_mbuf* m) {
+    if (rte_pktmbuf_data_len(m) != payload_len || rte_pktmbuf_pkt_len(m) != payload_len) {
+        return false;
+    }
+    const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+    const uint32_t seq = seq_of(m);
+    for (uint16_t i = sizeof seq; i < payload_len; ++i) {
+        if (p[i] != static_cast<uint8_t>(seq * 7 + i)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// A stage for tests: drops odd sequence numbers, consumes every 5th of the
+// rest (sequence multiple of 5), keeps the others in order.
+class sieve_stage final : public stage {
+  public:
+    std::string_view name() const noexcept override { return "sieve"; }
+    void process(burst& b, stage_context& ctx) noexcept override {
+        uint16_t kept = 0;
+        for (uint16_t i = 0; i < b.count; ++i) {
+            rte_mbuf* m = b.pkts[i];
+            const uint32_t seq = seq_of(m);
+            if (seq % 2 == 1) {
+                ctx.drop(m, drop_reason::no_egress_port);
+            } else if (seq % 5 == 0) {
+                ctx.consume(m);
+            } else {
+                b.pkts[kept++] = m;
+            }
+        }
+        b.count = kept;
+    }
+};
+
+// Sends packets to ports that do not exist: seq % 3 == 0 to port 31 (below
+// max_ports but no device), seq % 3 == 1 to port 200 (beyond max_ports).
+class misroute_stage final : public stage {
+  public:
+    std::string_view name() const noexcept override { return "misroute"; }
+    void process(burst& b, stage_context&) noexcept override {
+        for (uint16_t i = 0; i < b.count; ++i) {
+            const uint32_t seq = seq_of(b.pkts[i]);
+            if (seq % 3 == 0) {
+                b.pkts[i]->port = 31;
+            } else if (seq % 3 == 1) {
+                b.pkts[i]->port = 200;
+            }
+        }
+    }
+};
+
+class segment_test : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        ASSERT_EQ(dpdk_environment::error(), "");
+        pool_ = dpdk_environment::pool();
+        ASSERT_NE(pool_, nullptr);
+        start_avail_ = rte_mempool_avail_count(pool_);
+        ASSERT_EQ(start_avail_, pool_size);
+    }
+
+    void TearDown() override {
+        for (auto& p : ports_) {
+            for (rte_ring* r : p.rx) {
+                free_all(drain(r));
+            }
+            for (rte_ring* r : p.tx) {
+                free_all(drain(r));
+            }
+            stop_and_close_port(p.id);
+            rte_vdev_uninit(p.name.c_str());
+        }
+        for (rte_ring* r : rings_) {
+            free_all(drain(r));
+        }
+        for (auto& p : ports_) {
+            for (rte_ring* r : p.rx) {
+                rte_ring_free(r);
+            }
+            for (rte_ring* r : p.tx) {
+                rte_ring_free(r);
+            }
+        }
+        for (rte_ring* r : rings_) {
+            rte_ring_free(r);
+        }
+        // Every mbuf a test took from the pool is back.
+        EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_) << "mbufs leaked";
+    }
+
+    static std::string unique(const char* what) {
+        static unsigned n = 0;
+        return std::string(what) + std::to_string(++n);
+    }
+
+    rte_ring* make_ring(unsigned size) {
+        rte_ring* r = rte_ring_create(unique("ut_r").c_str(), size, SOCKET_ID_ANY,
+                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
+        EXPECT_NE(r, nullptr) << rte_strerror(rte_errno);
+        return r;
+    }
+
+    // An ethdev on rings: queues RX and TX queues, created but not started.
+    test_port& make_port(unsigned queues = 1, unsigned rx_size = 1024, unsigned tx_size = 1024) {
+        test_port p;
+        const std::string short_name = unique("ut");
+        for (unsigned q = 0; q < queues; ++q) {
+            p.rx.push_back(rte_ring_create(unique("ut_prx").c_str(), rx_size, SOCKET_ID_ANY,
+                                           RING_F_SP_ENQ | RING_F_SC_DEQ));
+            p.tx.push_back(rte_ring_create(unique("ut_ptx").c_str(), tx_size, SOCKET_ID_ANY,
+                                           RING_F_SP_ENQ | RING_F_SC_DEQ));
+            EXPECT_NE(p.rx.back(), nullptr);
+            EXPECT_NE(p.tx.back(), nullptr);
+        }
+        const int id = rte_eth_from_rings(short_name.c_str(), p.rx.data(), queues, p.tx.data(),
+                                          queues, rte_socket_id());
+        EXPECT_GE(id, 0) << rte_strerror(rte_errno);
+        p.id = static_cast<uint16_t>(id);
+        char name[RTE_ETH_NAME_MAX_LEN];
+        EXPECT_EQ(rte_eth_dev_get_name_by_port(p.id, name), 0);
+        p.name = name;
+        EXPECT_EQ(p.name, "net_ring_" + short_name);
+        ports_.push_back(p);
+        return ports_.back();
+    }
+
+    // Starts ports a and b as bridge peers of each other.
+    std::vector<port_plan> start_pair(const test_port& a, const test_port& b, uint16_t lanes = 1) {
+        std::vector<port_plan> plans = {{a.id, a.name, b.id, 1024, 1024, true},
+                                        {b.id, b.name, a.id, 1024, 1024, true}};
+        for (auto& plan : plans) {
+            EXPECT_EQ(start_port(plan, lanes, pool_), "");
+        }
+        return plans;
+    }
+
+    // Puts n packets with sequence numbers first.. on the RX ring of a port
+    // queue, as the wire would: m->port is the ingress port.
+    void inject(const test_port& p, unsigned n, uint32_t first = 0, unsigned queue = 0) {
+        for (unsigned i = 0; i < n; ++i) {
+            rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+            ASSERT_NE(m, nullptr);
+            auto* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, payload_len));
+            ASSERT_NE(data, nullptr);
+            const uint32_t seq = first + i;
+            std::memcpy(data, &seq, sizeof seq);
+            for (uint16_t k = sizeof seq; k < payload_len; ++k) {
+                data[k] = static_cast<uint8_t>(seq * 7 + k);
+            }
+            m->port = p.id;
+            ASSERT_EQ(rte_ring_enqueue(p.rx[queue], m), 0);
+        }
+    }
+
+    static std::vector<rte_mbuf*> drain(rte_ring* r) {
+        std::vector<rte_mbuf*> out;
+        void* obj;
+        while (rte_ring_dequeue(r, &obj) == 0) {
+            out.push_back(static_cast<rte_mbuf*>(obj));
+        }
+        return out;
+    }
+
+    static void free_all(const std::vector<rte_mbuf*>& v) {
+        for (rte_mbuf* m : v) {
+            rte_pktmbuf_free(m);
+        }
+    }
+
+    // Takes what a port transmitted on a queue: sequence numbers, in order.
+    // Checks that every packet is unchanged and carries the egress port.
+    std::vector<uint32_t> transmitted(const test_port& p, unsigned queue = 0) {
+        std::vector<uint32_t> seqs;
+        const auto pkts = drain(p.tx[queue]);
+        for (rte_mbuf* m : pkts) {
+            seqs.push_back(seq_of(m));
+            EXPECT_TRUE(payload_intact(m)) << "seq " << seq_of(m);
+            EXPECT_EQ(m->port, p.id) << "seq " << seq_of(m);
+        }
+        free_all(pkts);
+        return seqs;
+    }
+
+    static std::vector<uint32_t> range(uint32_t first, uint32_t n, uint32_t step = 1) {
+        std::vector<uint32_t> v;
+        for (uint32_t i = 0; i < n; ++i) {
+            v.push_back(first + i * step);
+        }
+        return v;
+    }
+
+    // Steps until `quiet` idle results in a row; returns how many steps worked.
+    static unsigned step_until_idle(segment& s, unsigned quiet = 4) {
+        unsigned worked = 0;
+        unsigned idle = 0;
+        for (unsigned i = 0; i < 100000 && idle < quiet; ++i) {
+            const step_result r = s.step();
+            if (r == step_result::worked) {
+                ++worked;
+                idle = 0;
+            } else {
+                ++idle;
+            }
+        }
+        return worked;
+    }
+
+    static uint64_t dropped(const segment_counters& c) {
+        uint64_t n = 0;
+        for (const auto& d : c.drops) {
+            n += d.get();
+        }
+        return n;
+    }
+
+    static uint64_t drops(const segment_counters& c, drop_reason r) {
+        return c.drops[static_cast<std::size_t>(r)].get();
+    }
+
+    segment::wiring rx_wiring(std::vector<uint16_t> rx_ports) {
+        segment::wiring w;
+        w.rx_ports = std::move(rx_ports);
+        w.burst_size = 32;
+        w.stop_rx = &stop_;
+        return w;
+    }
+
+    rte_mempool* pool_ = nullptr;
+    unsigned start_avail_ = 0;
+    std::atomic<bool> stop_{false};
+    std::deque<test_port> ports_;  // stable references
+    std::vector<rte_ring*> rings_;
+};
+
+// Conservation over the segments of one lane: every received packet is
+// forwarded, dropped, consumed or still in flight (rings and held outputs).
+void expect_conserved(const std::vector<const segment*>& segs, const std::vector<rte_ring*>& rings,
+                      const char* where) {
+    uint64_t rx = 0, out = 0;
+    for (const segment* s : segs) {
+        const segment_counters& c = s->counters();
+        rx += c.rx.get();
+        out += c.forwarded.get() + c.consumed.get() + c.held.get();
+        for (const auto& d : c.drops) {
+            out += d.get();
+        }
+    }
+    for (rte_ring* r : rings) {
+        out += rte_ring_count(r);
+    }
+    EXPECT_EQ(rx, out) << where;
+}
+
+TEST_F(segment_test, single_segment_rx_bridge_tx_forwards_everything_unchanged) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    inject(a, 100, 0);
+    inject(b, 37, 1000);
+
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto w = rx_wiring({a.id, b.id});
+    w.tx = true;
+    segment seg(w, std::move(stages));
+    EXPECT_THAT(seg.stage_names(), ElementsAre("rx", "bridge", "tx"));
+
+    // Round robin over a and b: a gives 32, 32, 32, 4 and b 32, 5.
+    EXPECT_EQ(step_until_idle(seg), 6u);
+
+    EXPECT_EQ(transmitted(b), range(0, 100));
+    EXPECT_EQ(transmitted(a), range(1000, 37));
+
+    const segment_counters& c = seg.counters();
+    EXPECT_EQ(c.rx.get(), 137u);
+    EXPECT_EQ(c.forwarded.get(), 137u);
+    EXPECT_EQ(c.consumed.get(), 0u);
+    EXPECT_EQ(c.generated.get(), 0u);
+    EXPECT_EQ(c.held.get(), 0u);
+    EXPECT_EQ(dropped(c), 0u);
+    EXPECT_EQ(c.port_rx[a.id].get(), 100u);
+    EXPECT_EQ(c.port_rx[b.id].get(), 37u);
+    EXPECT_EQ(c.port_tx[a.id].get(), 37u);
+    EXPECT_EQ(c.port_tx[b.id].get(), 100u);
+    for (std::size_t slot = 0; slot < 3; ++slot) {
+        SCOPED_TRACE(seg.stage_names()[slot]);
+        EXPECT_EQ(c.stages[slot].packets_in.get(), 137u);
+        EXPECT_EQ(c.stages[slot].packets_out.get(), 137u);
+        EXPECT_EQ(c.stages[slot].bursts.get(), 6u);
+    }
+    EXPECT_GT(c.stages[0].cycles.get(), 0u);
+    EXPECT_GT(c.stages[2].cycles.get(), 0u);
+    EXPECT_EQ(c.stages[3].bursts.get(), 0u);  // no fourth stage
+    EXPECT_FALSE(seg.done());
+}
+
+TEST_F(segment_test, idle_rx_counts_nothing) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    segment seg(w, std::move(stages));
+    EXPECT_EQ(seg.step(), step_result::idle);
+    EXPECT_EQ(seg.step(), step_result::idle);
+    EXPECT_EQ(seg.counters().rx.get(), 0u);
+    EXPECT_EQ(seg.counters().stages[0].bursts.get(), 0u);
+    EXPECT_EQ(seg.counters().stages[1].bursts.get(), 0u);
+}
+
+TEST_F(segment_test, two_segments_over_a_ring_keep_order_and_conserve_packets) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    rte_ring* ring = make_ring(1024);
+    rings_.push_back(ring);
+    inject(a, 300, 0);
+
+    std::vector<std::unique_ptr<stage>> up_stages;
+    up_stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto wu = rx_wiring({a.id});
+    wu.out_ring = ring;
+    segment up(wu, std::move(up_stages));
+
+    segment::wiring wd;
+    wd.burst_size = 32;
+    wd.in_ring = ring;
+    wd.upstream = &up;
+    wd.tx = true;
+    wd.stop_rx = &stop_;
+    segment down(wd, {});
+
+    EXPECT_THAT(up.stage_names(), ElementsAre("rx", "bridge"));
+    EXPECT_THAT(down.stage_names(), ElementsAre("tx"));
+
+    // Upstream runs twice as often as downstream; check after every step.
+    for (unsigned i = 0; i < 1000 && down.counters().forwarded.get() < 300; ++i) {
+        up.step();
+        expect_conserved({&up, &down}, {ring}, "after upstream step");
+        if (i % 2 == 1) {
+            down.step();
+            expect_conserved({&up, &down}, {ring}, "after downstream step");
+        }
+    }
+    EXPECT_EQ(up.counters().rx.get(), 300u);
+    EXPECT_EQ(down.counters().forwarded.get(), 300u);
+    EXPECT_EQ(down.counters().port_tx[b.id].get(), 300u);
+    EXPECT_EQ(up.counters().port_rx[a.id].get(), 300u);
+    EXPECT_EQ(up.counters().forwarded.get(), 0u);  // only TX forwards
+    EXPECT_EQ(dropped(up.counters()) + dropped(down.counters()), 0u);
+    EXPECT_EQ(rte_ring_count(ring), 0u);
+    EXPECT_EQ(up.counters().stages[1].packets_out.get(), 300u);   // bridge
+    EXPECT_EQ(down.counters().stages[0].packets_in.get(), 300u);  // tx
+    EXPECT_EQ(down.counters().stages[0].packets_out.get(), 300u);
+    EXPECT_EQ(transmitted(b), range(0, 300));
+}
+
+TEST_F(segment_test, downstream_finishes_only_after_upstream_is_done_and_the_ring_is_empty) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    rte_ring* ring = make_ring(1024);
+    rings_.push_back(ring);
+
+    std::vector<std::unique_ptr<stage>> up_stages;
+    up_stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto wu = rx_wiring({a.id});
+    wu.out_ring = ring;
+    segment up(wu, std::move(up_stages));
+    segment::wiring wd;
+    wd.burst_size = 32;
+    wd.in_ring = ring;
+    wd.upstream = &up;
+    wd.tx = true;
+    wd.stop_rx = &stop_;
+    segment down(wd, {});
+
+    inject(a, 100, 0);
+    EXPECT_EQ(step_until_idle(up), 4u);
+    EXPECT_EQ(rte_ring_count(ring), 100u);
+
+    // Upstream still running: an empty ring means idle, not finished.
+    std::vector<step_result> results;
+    for (int i = 0; i < 5; ++i) {
+        results.push_back(down.step());
+    }
+    EXPECT_THAT(results, ElementsAre(step_result::worked, step_result::worked, step_result::worked,
+                                     step_result::worked, step_result::idle));
+    EXPECT_FALSE(down.done());
+
+    inject(a, 50, 100);
+    EXPECT_EQ(step_until_idle(up), 2u);
+    EXPECT_EQ(rte_ring_count(ring), 50u);
+
+    // Stop: RX finishes at once and leaves what is still on the wire.
+    inject(a, 10, 150);
+    stop_ = true;
+    EXPECT_EQ(up.step(), step_result::finished);
+    EXPECT_TRUE(up.done());
+    EXPECT_EQ(up.counters().rx.get(), 150u);
+    EXPECT_EQ(rte_ring_count(a.rx[0]), 10u);
+    EXPECT_EQ(up.step(), step_result::finished);
+
+    // Downstream drains the ring, then finishes.
+    results.clear();
+    for (int i = 0; i < 3; ++i) {
+        results.push_back(down.step());
+    }
+    EXPECT_THAT(results,
+                ElementsAre(step_result::worked, step_result::worked, step_result::finished));
+    EXPECT_TRUE(down.done());
+    EXPECT_EQ(rte_ring_count(ring), 0u);
+    EXPECT_EQ(down.step(), step_result::finished);
+    EXPECT_EQ(down.counters().forwarded.get(), 150u);
+    expect_conserved({&up, &down}, {ring}, "at the end");
+    EXPECT_EQ(transmitted(b), range(0, 150));
+}
+
+TEST_F(segment_test, stop_flag_finishes_a_single_rx_segment) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    segment seg(w, std::move(stages));
+
+    inject(a, 40, 0);
+    EXPECT_EQ(seg.step(), step_result::worked);
+    EXPECT_FALSE(seg.done());
+    stop_ = true;
+    EXPECT_EQ(seg.step(), step_result::finished);
+    EXPECT_TRUE(seg.done());
+    EXPECT_EQ(seg.counters().rx.get(), 32u);
+    EXPECT_EQ(rte_ring_count(a.rx[0]), 8u);
+    // run() returns at once on a finished segment.
+    seg.run();
+    EXPECT_EQ(transmitted(b), range(0, 32));
+}
+
+TEST_F(segment_test, backpressure_holds_the_leftover_and_loses_nothing) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    rte_ring* ring = make_ring(64);  // 63 usable entries
+    rings_.push_back(ring);
+    inject(a, 200, 0);
+
+    std::vector<std::unique_ptr<stage>> up_stages;
+    up_stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto wu = rx_wiring({a.id});
+    wu.out_ring = ring;
+    wu.ring_full = ring_full_policy::backpressure;
+    segment up(wu, std::move(up_stages));
+    segment::wiring wd;
+    wd.burst_size = 32;
+    wd.in_ring = ring;
+    wd.upstream = &up;
+    wd.tx = true;
+    wd.stop_rx = &stop_;
+    segment down(wd, {});
+
+    EXPECT_EQ(up.step(), step_result::worked);
+    EXPECT_EQ(up.counters().held.get(), 0u);
+    EXPECT_EQ(up.step(), step_result::worked);
+    EXPECT_EQ(rte_ring_count(ring), 63u);
+    EXPECT_EQ(up.counters().held.get(), 1u);
+    // Still full: the segment neither reads nor loses anything.
+    EXPECT_EQ(up.step(), step_result::idle);
+    EXPECT_EQ(up.counters().rx.get(), 64u);
+    EXPECT_EQ(up.counters().held.get(), 1u);
+    EXPECT_EQ(dropped(up.counters()), 0u);
+    expect_conserved({&up, &down}, {ring}, "while held");
+
+    for (unsigned i = 0; i < 1000 && down.counters().forwarded.get() < 200; ++i) {
+        up.step();
+        expect_conserved({&up, &down}, {ring}, "after upstream step");
+        down.step();
+        expect_conserved({&up, &down}, {ring}, "after downstream step");
+    }
+    EXPECT_EQ(up.counters().rx.get(), 200u);
+    EXPECT_EQ(down.counters().forwarded.get(), 200u);
+    EXPECT_EQ(up.counters().held.get(), 0u);
+    EXPECT_EQ(dropped(up.counters()) + dropped(down.counters()), 0u);
+    EXPECT_EQ(transmitted(b), range(0, 200));
+}
+
+TEST_F(segment_test, stop_waits_until_held_packets_are_handed_on) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    rte_ring* ring = make_ring(64);
+    rings_.push_back(ring);
+    inject(a, 100, 0);
+
+    std::vector<std::unique_ptr<stage>> up_stages;
+    up_stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto wu = rx_wiring({a.id});
+    wu.out_ring = ring;
+    segment up(wu, std::move(up_stages));
+    segment::wiring wd;
+    wd.burst_size = 32;
+    wd.in_ring = ring;
+    wd.upstream = &up;
+    wd.tx = true;
+    wd.stop_rx = &stop_;
+    segment down(wd, {});
+
+    up.step();
+    up.step();
+    ASSERT_EQ(up.counters().held.get(), 1u);
+    stop_ = true;
+    // The held packet has nowhere to go yet: not finished.
+    EXPECT_EQ(up.step(), step_result::idle);
+    EXPECT_FALSE(up.done());
+    EXPECT_EQ(down.step(), step_result::worked);  // frees 32 slots
+    EXPECT_EQ(up.step(), step_result::finished);  // flushes, then sees the stop
+    EXPECT_EQ(up.counters().held.get(), 0u);
+    // 31 + the flushed 1 are left in the ring.
+    std::vector<step_result> results;
+    for (int i = 0; i < 2; ++i) {
+        results.push_back(down.step());
+    }
+    EXPECT_THAT(results, ElementsAre(step_result::worked, step_result::finished));
+    EXPECT_EQ(down.counters().forwarded.get(), 64u);
+    EXPECT_EQ(transmitted(b), range(0, 64));
+    EXPECT_EQ(rte_ring_count(a.rx[0]), 36u);  // never read
+}
+
+TEST_F(segment_test, ring_full_drop_policy_counts_and_frees_the_leftover) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    rte_ring* ring = make_ring(64);
+    rings_.push_back(ring);
+    inject(a, 200, 0);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_ - 200);
+
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto w = rx_wiring({a.id});
+    w.out_ring = ring;
+    w.ring_full = ring_full_policy::drop;
+    segment up(w, std::move(stages));
+
+    // 32 + 31 fit; 1 + 32 * 4 + 8 are dropped.
+    EXPECT_EQ(step_until_idle(up), 7u);
+    const segment_counters& c = up.counters();
+    EXPECT_EQ(c.rx.get(), 200u);
+    EXPECT_EQ(rte_ring_count(ring), 63u);
+    EXPECT_EQ(drops(c, drop_reason::ring_full), 137u);
+    EXPECT_EQ(dropped(c), 137u);
+    EXPECT_EQ(c.held.get(), 0u);
+    expect_conserved({&up}, {ring}, "after drops");
+    // The dropped mbufs went back to the pool; only the ring holds some.
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_ - 63);
+
+    const auto in_ring = drain(ring);
+    std::vector<uint32_t> seqs;
+    for (rte_mbuf* m : in_ring) {
+        seqs.push_back(seq_of(m));
+    }
+    free_all(in_ring);
+    EXPECT_EQ(seqs, range(0, 63));
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+}
+
+TEST_F(segment_test, full_tx_queue_drops_with_tx_full_after_retries) {
+    test_port& a = make_port();
+    test_port& b = make_port(1, 1024, 64);  // b's TX takes 63 packets
+    const auto plans = start_pair(a, b);
+    inject(a, 100, 0);
+
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    w.tx_retries = 3;
+    segment seg(w, std::move(stages));
+
+    EXPECT_EQ(step_until_idle(seg), 4u);
+    const segment_counters& c = seg.counters();
+    EXPECT_EQ(c.rx.get(), 100u);
+    EXPECT_EQ(c.forwarded.get(), 63u);
+    EXPECT_EQ(c.port_tx[b.id].get(), 63u);
+    EXPECT_EQ(drops(c, drop_reason::tx_full), 37u);
+    EXPECT_EQ(dropped(c), 37u);
+    // The tx stage saw 100 and passed 63 to the port.
+    EXPECT_EQ(c.stages[2].packets_in.get(), 100u);
+    EXPECT_EQ(c.stages[2].packets_out.get(), 63u);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_ - 63);
+    EXPECT_EQ(transmitted(b), range(0, 63));
+}
+
+TEST_F(segment_test, transmit_to_a_port_that_does_not_exist_drops_no_egress_port) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    inject(a, 30, 0);
+
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<bridge_stage>(plans));
+    stages.push_back(std::make_unique<misroute_stage>());
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    segment seg(w, std::move(stages));
+    EXPECT_THAT(seg.stage_names(), ElementsAre("rx", "bridge", "misroute", "tx"));
+
+    EXPECT_EQ(step_until_idle(seg), 1u);
+    const segment_counters& c = seg.counters();
+    EXPECT_EQ(c.rx.get(), 30u);
+    EXPECT_EQ(c.forwarded.get(), 10u);
+    EXPECT_EQ(drops(c, drop_reason::no_egress_port), 20u);
+    EXPECT_EQ(dropped(c), 20u);
+    EXPECT_EQ(c.port_tx[31].get(), 0u);
+    EXPECT_EQ(transmitted(b), range(2, 10, 3));
+}
+
+TEST_F(segment_test, bridge_stage_rewrites_port_and_drops_without_peer) {
+    const std::vector<port_plan> plans = {
+        {0, "p0", 1, 1024, 1024, true},
+        {1, "p1", no_port, 1024, 1024, true},
+        {2, "p2", 2, 1024, 1024, true},
+        {40, "beyond", 0, 1024, 1024, true},  // id >= max_ports: ignored
+    };
+    bridge_stage bridge(plans);
+    EXPECT_EQ(bridge.name(), "bridge");
+
+    const uint16_t ingress[] = {0, 1, 2, 5, 40, 0, no_port};
+    burst b;
+    for (uint16_t port : ingress) {
+        rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+        ASSERT_NE(m, nullptr);
+        m->port = port;
+        b.pkts[b.count++] = m;
+    }
+    rte_mbuf* const first = b.pkts[0];
+    rte_mbuf* const third = b.pkts[2];
+    rte_mbuf* const sixth = b.pkts[5];
+
+    auto counters = std::make_unique<segment_counters>();
+    stage_context ctx(*counters);
+    bridge.process(b, ctx);
+
+    ASSERT_EQ(b.count, 3);
+    EXPECT_EQ(b.pkts[0], first);
+    EXPECT_EQ(b.pkts[1], third);
+    EXPECT_EQ(b.pkts[2], sixth);
+    EXPECT_EQ(first->port, 1);
+    EXPECT_EQ(third->port, 2);
+    EXPECT_EQ(sixth->port, 1);
+    EXPECT_EQ(drops(*counters, drop_reason::no_egress_port), 4u);
+    EXPECT_EQ(dropped(*counters), 4u);
+    // Dropped mbufs are freed in bulk, by free_discarded().
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_ - 7);
+    ctx.free_discarded();
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_ - 3);
+    for (uint16_t i = 0; i < b.count; ++i) {
+        rte_pktmbuf_free(b.pkts[i]);
+    }
+}
+
+TEST_F(segment_test, stage_context_frees_in_bulk_when_its_buffer_fills) {
+    auto counters = std::make_unique<segment_counters>();
+    stage_context ctx(*counters);
+    EXPECT_EQ(&ctx.counters(), counters.get());
+    std::vector<rte_mbuf*> mbufs(200);
+    ASSERT_EQ(rte_pktmbuf_alloc_bulk(pool_, mbufs.data(), 200), 0);
+    for (unsigned i = 0; i < 128; ++i) {
+        if (i % 2 == 0) {
+            ctx.drop(mbufs[i], drop_reason::ring_full);
+        } else {
+            ctx.consume(mbufs[i]);
+        }
+    }
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_ - 200);
+    ctx.consume(mbufs[128]);  // the buffer of 2 * max_burst is full: freed first
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_ - 200 + 128);
+    for (unsigned i = 129; i < 200; ++i) {
+        ctx.drop(mbufs[i], drop_reason::tx_full);
+    }
+    ctx.free_discarded();
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+    EXPECT_EQ(drops(*counters, drop_reason::ring_full), 64u);
+    EXPECT_EQ(drops(*counters, drop_reason::tx_full), 71u);
+    EXPECT_EQ(counters->consumed.get(), 65u);
+    ctx.free_discarded();  // nothing left: a no-op
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+}
+
+TEST_F(segment_test, custom_stage_drops_and_consumes_and_every_mbuf_returns) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    inject(a, 100, 0);
+
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<sieve_stage>());
+    stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    segment seg(w, std::move(stages));
+    EXPECT_THAT(seg.stage_names(), ElementsAre("rx", "sieve", "bridge", "tx"));
+
+    EXPECT_EQ(step_until_idle(seg), 4u);
+    const segment_counters& c = seg.counters();
+    // 0..99: 50 odd dropped, 10 even multiples of 5 consumed, 40 forwarded.
+    EXPECT_EQ(c.rx.get(), 100u);
+    EXPECT_EQ(drops(c, drop_reason::no_egress_port), 50u);
+    EXPECT_EQ(dropped(c), 50u);
+    EXPECT_EQ(c.consumed.get(), 10u);
+    EXPECT_EQ(c.forwarded.get(), 40u);
+    EXPECT_EQ(c.rx.get(), c.forwarded.get() + dropped(c) + c.consumed.get());
+    EXPECT_EQ(c.stages[1].packets_in.get(), 100u);  // sieve
+    EXPECT_EQ(c.stages[1].packets_out.get(), 40u);
+    EXPECT_EQ(c.stages[1].bursts.get(), 4u);
+    EXPECT_EQ(c.stages[2].packets_in.get(), 40u);  // bridge
+    EXPECT_EQ(c.stages[2].packets_out.get(), 40u);
+    EXPECT_EQ(c.stages[3].packets_in.get(), 40u);  // tx
+    EXPECT_EQ(c.stages[3].packets_out.get(), 40u);
+    // Only the transmitted packets are out of the pool.
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_ - 40);
+
+    std::vector<uint32_t> expected;
+    for (uint32_t s = 0; s < 100; ++s) {
+        if (s % 2 == 0 && s % 5 != 0) {
+            expected.push_back(s);
+        }
+    }
+    EXPECT_EQ(transmitted(b), expected);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+}
+
+TEST_F(segment_test, a_burst_emptied_by_a_stage_skips_the_rest) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    inject(a, 1, 1);  // odd: the sieve drops it
+
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<sieve_stage>());
+    stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    segment seg(w, std::move(stages));
+    EXPECT_EQ(seg.step(), step_result::worked);
+    const segment_counters& c = seg.counters();
+    EXPECT_EQ(c.stages[1].bursts.get(), 1u);
+    EXPECT_EQ(c.stages[2].bursts.get(), 0u);
+    EXPECT_EQ(c.stages[3].bursts.get(), 0u);
+    EXPECT_EQ(dropped(c), 1u);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+}
+
+TEST_F(segment_test, pipeline_on_the_main_lcore_forwards_and_stops) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    inject(a, 500, 0);
+    inject(b, 100, 10000);
+
+    pipeline_options opt;
+    opt.burst_size = 32;
+    opt.ring_size = 64;  // small: backpressure happens
+    placement where;
+    where.groups = {{"rx"}, {"bridge"}, {"tx"}};
+    where.lane_lcores = {{0, 0, 0}};
+    std::string error;
+    auto pipe = pipeline::create(opt, where, plans, error);
+    ASSERT_NE(pipe, nullptr) << error;
+    EXPECT_EQ(error, "");
+    EXPECT_FALSE(pipe->finished());
+
+    for (unsigned i = 0; i < 1000 && pipe->stats().forwarded < 600; ++i) {
+        ASSERT_TRUE(pipe->run_main_slice(4));
+        const pipeline_stats st = pipe->stats();
+        ASSERT_EQ(st.rx, st.forwarded + st.dropped() + st.consumed + st.in_flight) << "slice " << i;
+    }
+    const pipeline_stats st = pipe->stats();
+    EXPECT_EQ(st.rx, 600u);
+    EXPECT_EQ(st.forwarded, 600u);
+    EXPECT_EQ(st.dropped(), 0u);
+    EXPECT_EQ(st.in_flight, 0u);
+    EXPECT_EQ(st.port_rx[a.id], 500u);
+    EXPECT_EQ(st.port_rx[b.id], 100u);
+    EXPECT_EQ(st.port_tx[a.id], 100u);
+    EXPECT_EQ(st.port_tx[b.id], 500u);
+    ASSERT_EQ(st.stages.size(), 3u);
+    const char* names[] = {"rx", "bridge", "tx"};
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(st.stages[i].name, names[i]);
+        EXPECT_EQ(st.stages[i].lane, 0u);
+        EXPECT_EQ(st.stages[i].lcore, 0u);
+        EXPECT_EQ(st.stages[i].packets_in, 600u) << names[i];
+        EXPECT_EQ(st.stages[i].packets_out, 600u) << names[i];
+        EXPECT_GT(st.stages[i].bursts, 0u) << names[i];
+    }
+    EXPECT_FALSE(pipe->finished());
+
+    inject(a, 5, 500);  // arrives after the stop: stays on the wire
+    pipe->request_stop();
+    for (unsigned i = 0; i < 100 && !pipe->finished(); ++i) {
+        pipe->run_main_slice(4);
+    }
+    EXPECT_TRUE(pipe->finished());
+    EXPECT_EQ(pipe->stats().rx, 600u);
+    pipe.reset();
+
+    EXPECT_EQ(transmitted(b), range(0, 500));
+    EXPECT_EQ(transmitted(a), range(10000, 100));
+    EXPECT_EQ(rte_ring_count(a.rx[0]), 5u);
+}
+
+TEST_F(segment_test, pipeline_lanes_use_their_own_queues) {
+    test_port& a = make_port(2);
+    test_port& b = make_port(2);
+    const auto plans = start_pair(a, b, 2);
+    inject(a, 70, 0, 0);
+    inject(a, 50, 5000, 1);
+
+    pipeline_options opt;
+    opt.lanes = 2;
+    opt.ring_size = 256;
+    placement where;
+    where.groups = {{"rx", "bridge"}, {"tx"}};
+    where.lane_lcores = {{0, 0}, {0, 0}};
+    std::string error;
+    auto pipe = pipeline::create(opt, where, plans, error);
+    ASSERT_NE(pipe, nullptr) << error;
+    for (unsigned i = 0; i < 1000 && pipe->stats().forwarded < 120; ++i) {
+        pipe->run_main_slice(2);
+    }
+    const pipeline_stats st = pipe->stats();
+    EXPECT_EQ(st.rx, 120u);
+    EXPECT_EQ(st.forwarded, 120u);
+    ASSERT_EQ(st.stages.size(), 6u);  // (rx, bridge), (tx) per lane
+    EXPECT_EQ(st.stages[0].name, "rx");
+    EXPECT_EQ(st.stages[0].lane, 0u);
+    EXPECT_EQ(st.stages[0].packets_in, 70u);
+    EXPECT_EQ(st.stages[2].name, "tx");
+    EXPECT_EQ(st.stages[2].lane, 0u);
+    EXPECT_EQ(st.stages[2].packets_out, 70u);
+    EXPECT_EQ(st.stages[3].name, "rx");
+    EXPECT_EQ(st.stages[3].lane, 1u);
+    EXPECT_EQ(st.stages[3].packets_in, 50u);
+    EXPECT_EQ(st.stages[5].name, "tx");
+    EXPECT_EQ(st.stages[5].lane, 1u);
+    EXPECT_EQ(st.stages[5].packets_out, 50u);
+    pipe->request_stop();
+    for (unsigned i = 0; i < 100 && !pipe->finished(); ++i) {
+        pipe->run_main_slice(2);
+    }
+    EXPECT_TRUE(pipe->finished());
+    pipe.reset();
+    // Lane n receives on queue n and transmits on queue n.
+    EXPECT_EQ(transmitted(b, 0), range(0, 70));
+    EXPECT_EQ(transmitted(b, 1), range(5000, 50));
+}
+
+TEST_F(segment_test, resolve_ports_without_config_pairs_every_eal_port_in_order) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    test_port& c = make_port();
+    ASSERT_LT(a.id, b.id);
+    ASSERT_LT(b.id, c.id);
+    std::string error;
+    const auto plans = resolve_ports(app_config{}, error);
+    EXPECT_EQ(error, "");
+    ASSERT_EQ(plans.size(), 3u);
+    EXPECT_EQ(plans[0].port_id, a.id);
+    EXPECT_EQ(plans[0].name, a.name);
+    EXPECT_EQ(plans[0].peer, b.id);
+    EXPECT_EQ(plans[1].port_id, b.id);
+    EXPECT_EQ(plans[1].peer, a.id);
+    EXPECT_EQ(plans[2].port_id, c.id);
+    EXPECT_EQ(plans[2].peer, c.id);  // the odd one out is bridged to itself
+    EXPECT_EQ(plans[2].rx_desc, 1024);
+    EXPECT_TRUE(plans[2].promiscuous);
+}
+
+TEST_F(segment_test, resolve_ports_by_name_with_explicit_and_implicit_peers) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    test_port& c = make_port();
+    app_config cfg;
+    port_config pb;
+    pb.name = b.name;
+    pb.peer = c.name;
+    pb.rx_desc = 256;
+    pb.tx_desc = 512;
+    pb.promiscuous = false;
+    port_config pa;
+    pa.name = a.name;
+    port_config pc;
+    pc.name = c.name;
+    cfg.ports = {pb, pa, pc};
+    std::string error;
+    const auto plans = resolve_ports(cfg, error);
+    EXPECT_EQ(error, "");
+    ASSERT_EQ(plans.size(), 3u);
+    EXPECT_EQ(plans[0].port_id, b.id);
+    EXPECT_EQ(plans[0].name, b.name);
+    EXPECT_EQ(plans[0].peer, c.id);  // explicit
+    EXPECT_EQ(plans[0].rx_desc, 256);
+    EXPECT_EQ(plans[0].tx_desc, 512);
+    EXPECT_FALSE(plans[0].promiscuous);
+    EXPECT_EQ(plans[1].port_id, a.id);
+    EXPECT_EQ(plans[1].peer, b.id);  // paired in order with the first
+    EXPECT_TRUE(plans[1].promiscuous);
+    EXPECT_EQ(plans[2].port_id, c.id);
+    EXPECT_EQ(plans[2].peer, c.id);  // no partner: itself
+}
+
+TEST_F(segment_test, resolve_ports_reports_a_port_eal_did_not_find) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    app_config cfg;
+    cfg.source = "ports.toml";
+    port_config pa;
+    pa.name = a.name;
+    port_config ghost;
+    ghost.name = "net_ghost0";
+    ghost.where = {7, 1};
+    cfg.ports = {pa, ghost};
+    std::string error;
+    const auto plans = resolve_ports(cfg, error);
+    EXPECT_TRUE(plans.empty());
+    EXPECT_EQ(error, "ports.toml:7:1: port 'net_ghost0' was not found by EAL (available: " +
+                         a.name + ", " + b.name + ")");
+}
+
+TEST_F(segment_test, start_port_rejects_more_lanes_than_queues) {
+    test_port& a = make_port(1);
+    port_plan plan{a.id, a.name, a.id, 1024, 1024, true};
+    EXPECT_EQ(start_port(plan, 2, pool_),
+              "port " + std::to_string(a.id) + " (" + a.name +
+                  "): dataplane.lanes = 2 but the device has 1 RX and 1 TX queues");
+}
+
+TEST_F(segment_test, start_port_on_a_missing_device) {
+    port_plan plan{31, "ghost", 31, 1024, 1024, true};
+    EXPECT_EQ(start_port(plan, 1, pool_),
+              "port 31 (ghost): cannot read device info: No such device");
+}
+
+TEST_F(segment_test, start_port_starts_the_device_and_keeps_the_descriptor_counts) {
+    test_port& a = make_port(2);
+    port_plan plan{a.id, a.name, a.id, 512, 256, true};
+    EXPECT_EQ(start_port(plan, 2, pool_), "");
+    rte_eth_dev_info info{};
+    ASSERT_EQ(rte_eth_dev_info_get(a.id, &info), 0);
+    EXPECT_EQ(plan.rx_desc, 512);
+    EXPECT_EQ(plan.tx_desc, 256);
+    rte_eth_link link{};
+    ASSERT_EQ(rte_eth_link_get_nowait(a.id, &link), 0);
+    EXPECT_EQ(link.link_status, RTE_ETH_LINK_UP);
+    EXPECT_EQ(rte_eth_promiscuous_get(a.id), 1);
+}
+
+TEST_F(segment_test, pipeline_rejects_an_unknown_stage) {
+    placement where;
+    where.groups = {{"rx"}, {"nat"}, {"tx"}};
+    where.lane_lcores = {{0, 0, 0}};
+    std::string error;
+    auto pipe = pipeline::create(pipeline_options{}, where, {}, error);
+    EXPECT_EQ(pipe, nullptr);
+    EXPECT_EQ(error, "unknown stage 'nat'");
+}
+
+TEST_F(segment_test, pipeline_without_a_main_lcore_segment_has_no_main_slice) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    placement where;
+    where.groups = {{"rx", "bridge", "tx"}};
+    where.lane_lcores = {{1}};  // a worker lcore; never launched here
+    std::string error;
+    auto pipe = pipeline::create(pipeline_options{}, where, plans, error);
+    ASSERT_NE(pipe, nullptr) << error;
+    EXPECT_FALSE(pipe->run_main_slice(1));
+    const pipeline_stats st = pipe->stats();
+    ASSERT_EQ(st.stages.size(), 3u);
+    EXPECT_EQ(st.stages[0].lcore, 1u);
+    EXPECT_EQ(st.rx, 0u);
+    EXPECT_FALSE(pipe->finished());
+}
+
+}  // namespace
+}  // namespace dpdk_app
