@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -27,8 +29,10 @@
 #include "config/options.hpp"
 #include "ctl/report.hpp"
 #include "io/port.hpp"
+#include "packet/meta.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/placement.hpp"
+#include "route/fib.hpp"
 
 using namespace dpdk_app;
 
@@ -40,10 +44,13 @@ constexpr int exit_usage = 2;
 
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_dump = 0;
+volatile std::sig_atomic_t g_reload = 0;
 
 void on_signal(int sig) {
     if (sig == SIGUSR1) {
         g_dump = 1;
+    } else if (sig == SIGHUP) {
+        g_reload = 1;
     } else {
         g_stop = 1;
     }
@@ -56,6 +63,7 @@ void install_signals() {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGUSR1, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
 }
 
 void fail(const std::string& msg) {
@@ -121,11 +129,136 @@ struct run_context {
     rte_mempool* pool = nullptr;
     std::unique_ptr<pipeline> pipe;
     std::chrono::steady_clock::time_point started;
+    generation_report generation;
 };
+
+// Settings a reload cannot change: they size memory, queues and lcores.
+std::string restart_only_change(const app_config& a, const app_config& b) {
+    if (a.mode != b.mode) {
+        return "dataplane.mode";
+    }
+    if (a.lanes != b.lanes || a.burst_size != b.burst_size) {
+        return "dataplane.lanes / burst_size";
+    }
+    if (a.ring_size != b.ring_size || a.placement != b.placement ||
+        a.lcores_per_lane != b.lcores_per_lane) {
+        return "[pipeline]";
+    }
+    if (a.mbufs != b.mbufs || a.mbuf_cache != b.mbuf_cache ||
+        a.mbuf_data_room != b.mbuf_data_room) {
+        return "[mempool]";
+    }
+    if (a.ports.size() != b.ports.size()) {
+        return "[[port]]";
+    }
+    for (std::size_t i = 0; i < a.ports.size(); ++i) {
+        const auto& p = a.ports[i];
+        const auto& q = b.ports[i];
+        if (p.name != q.name || p.rx_desc != q.rx_desc || p.tx_desc != q.tx_desc ||
+            p.peer != q.peer || p.promiscuous != q.promiscuous) {
+            return "[[port]] '" + p.name + "'";
+        }
+    }
+    return {};
+}
+
+// Builds the router tables of a configuration. Returns nullptr and prints
+// every error when they cannot be built.
+std::unique_ptr<fib> build_fib(const run_context& rc, const app_config& config,
+                               uint64_t generation) {
+    std::vector<config_error> errors;
+    const resolved_router routes = resolve_router(config.router, config.source, errors);
+    if (!errors.empty()) {
+        for (const auto& e : errors) {
+            std::fprintf(stderr, "%s\n", e.to_string().c_str());
+        }
+        return nullptr;
+    }
+    std::map<std::string, fib_port> ports;
+    for (const auto& p : rc.ports) {
+        fib_port fp;
+        fp.id = p.port_id;
+        rte_eth_macaddr_get(p.port_id, &fp.mac);
+        ports[p.name] = fp;
+    }
+    for (const auto& i : config.router.interfaces) {
+        auto it = ports.find(i.port);
+        if (it == ports.end()) {
+            fail(config.source + ":" + std::to_string(i.where.line) + ":" +
+                 std::to_string(i.where.column) + ": interface port '" + i.port +
+                 "' is not one of the ports in use");
+            return nullptr;
+        }
+        it->second.mtu = i.mtu;
+        if (i.mac) {
+            std::memcpy(it->second.mac.addr_bytes, i.mac->data(), 6);
+        }
+    }
+    std::string error;
+    auto f = fib::build(routes, ports, generation, error);
+    if (!f) {
+        fail(error);
+    }
+    return f;
+}
+
+void publish_fib(run_context& rc, std::unique_ptr<fib> f) {
+    rc.generation.generation = f->generation();
+    rc.generation.routes4 = f->routes4();
+    rc.generation.routes6 = f->routes6();
+    rc.pipe->fibs().publish(std::move(f), rc.pipe->control_thread_id());
+}
+
+// SIGHUP: re-read the configuration file and swap in new router tables
+// without stopping traffic. A configuration that fails keeps the running one.
+void reload(run_context& rc) {
+    if (!rc.options.config_file) {
+        fail("reload: running on the embedded configuration, nothing to re-read");
+        rc.generation.reload_failures++;
+        return;
+    }
+    config_result cfg = load_config_file(*rc.options.config_file);
+    if (!cfg.ok()) {
+        for (const auto& e : cfg.errors) {
+            std::fprintf(stderr, "%s\n", e.to_string().c_str());
+        }
+        fail("reload rejected: " + std::to_string(cfg.errors.size()) +
+             " configuration error(s); generation " + std::to_string(rc.generation.generation) +
+             " stays in use");
+        rc.generation.reload_failures++;
+        return;
+    }
+    if (auto what = restart_only_change(rc.config, cfg.config); !what.empty()) {
+        fail("reload rejected: " + what + " changed, which needs a restart; generation " +
+             std::to_string(rc.generation.generation) + " stays in use");
+        rc.generation.reload_failures++;
+        return;
+    }
+    if (cfg.config.mode == forwarding_mode::router) {
+        auto f = build_fib(rc, cfg.config, rc.generation.generation + 1);
+        if (!f) {
+            fail("reload rejected; generation " + std::to_string(rc.generation.generation) +
+                 " stays in use");
+            rc.generation.reload_failures++;
+            return;
+        }
+        publish_fib(rc, std::move(f));
+    } else {
+        rc.generation.generation++;
+    }
+    rc.config = std::move(cfg.config);
+    rc.generation.reloads++;
+    std::fprintf(stderr, "dpdk-app: reloaded %s: generation %llu, %llu IPv4 and %llu IPv6 routes\n",
+                 rc.options.config_file->c_str(),
+                 static_cast<unsigned long long>(rc.generation.generation),
+                 static_cast<unsigned long long>(rc.generation.routes4),
+                 static_cast<unsigned long long>(rc.generation.routes6));
+}
 
 run_report make_report(const run_context& rc, bool final) {
     run_report r;
-    r.mode = "bridge";
+    r.mode = rc.config.mode == forwarding_mode::router ? "router" : "bridge";
+    r.config = rc.generation;
     r.final = final;
     r.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - rc.started).count();
@@ -239,6 +372,10 @@ void control_loop(run_context& rc) {
             }
             continue;
         }
+        if (g_reload) {
+            g_reload = 0;
+            reload(rc);
+        }
         if (g_dump) {
             g_dump = 0;
             write_stats(rc, make_report(rc, false));
@@ -287,7 +424,7 @@ int run(int argc, char** argv) {
         return exit_ok;
     }
     if (rc.options.version) {
-        std::printf("dpdk-app %s (DPDK %s)\n", DPDK_APP_VERSION, rte_version());
+        std::printf("dpdk-app %s (%s)\n", DPDK_APP_VERSION, rte_version());
         return exit_ok;
     }
     config_result cfg = load_config(rc.options);
@@ -379,9 +516,8 @@ int run(int argc, char** argv) {
         sizing.cache_size = rc.config.mbuf_cache;
         sizing.burst_size = rc.config.burst_size;
         const uint32_t mbufs = rc.config.mbufs != 0 ? rc.config.mbufs : mbufs_needed(sizing);
-        rc.pool =
-            rte_pktmbuf_pool_create("dpa_mbufs", mbufs, rc.config.mbuf_cache, 0,
-                                    rc.config.mbuf_data_room, static_cast<int>(rte_socket_id()));
+        rc.pool = create_mbuf_pool("dpa_mbufs", mbufs, rc.config.mbuf_cache, packet_meta_priv_size,
+                                   rc.config.mbuf_data_room, static_cast<int>(rte_socket_id()));
         if (rc.pool == nullptr) {
             fail("cannot create the mbuf pool of " + std::to_string(mbufs) +
                  " mbufs: " + rte_strerror(rte_errno) +
@@ -421,6 +557,17 @@ int run(int argc, char** argv) {
             }
             started.push_back(p.port_id);
         }
+        if (rc.config.mode == forwarding_mode::router) {
+            auto f = build_fib(rc, rc.config, 1);
+            if (!f) {
+                for (uint16_t id : started) {
+                    stop_and_close_port(id);
+                }
+                code = exit_usage;
+                return;
+            }
+            publish_fib(rc, std::move(f));
+        }
         {
             std::lock_guard lock(g_telemetry_mutex);
             g_pipeline = rc.pipe.get();
@@ -453,7 +600,11 @@ int run(int argc, char** argv) {
     if (rc.pool != nullptr) {
         rte_mempool_free(rc.pool);
     }
+    // EAL leaves its runtime directory (/var/run/dpdk/PREFIX) behind.
+    const std::string runtime_dir = rte_eal_get_runtime_dir();
     rte_eal_cleanup();
+    std::error_code ec;
+    std::filesystem::remove_all(runtime_dir, ec);
     return code;
 }
 

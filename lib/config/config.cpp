@@ -1,12 +1,16 @@
 #include "config/config.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include <toml++/toml.h>
+
+#include "route/fib.hpp"
 
 namespace dpdk_app {
 
@@ -22,8 +26,10 @@ std::string config_error::to_string() const {
 
 std::vector<std::string> stage_chain(forwarding_mode mode) {
     switch (mode) {
+        case forwarding_mode::router:
+            return {"rx", "parse", "route", "tx"};
         case forwarding_mode::bridge:
-            return {"rx", "bridge", "tx"};
+            return {"rx", "parse", "bridge", "tx"};
     }
     return {};
 }
@@ -202,8 +208,8 @@ void read_dataplane(table_reader& top, app_config& c, error_sink& errors) {
         return;
     }
     table_reader r(*t, "dataplane", errors);
-    if (auto mode = r.string("mode", {"bridge"})) {
-        c.mode = forwarding_mode::bridge;
+    if (auto mode = r.string("mode", {"bridge", "router"})) {
+        c.mode = *mode == "router" ? forwarding_mode::router : forwarding_mode::bridge;
     }
     r.integer("lanes", c.lanes, 1, 64);
     r.integer("burst_size", c.burst_size, 1, 64);
@@ -330,7 +336,309 @@ void read_ports(table_reader& top, app_config& c, error_sink& errors) {
     }
 }
 
+std::optional<ip_prefix> prefix_value(const toml::node& n, const std::string& what, bool host_bits,
+                                      error_sink& errors) {
+    auto text = n.value_exact<std::string>();
+    if (!text) {
+        errors.add(position_of(n), what + ": expected a prefix string such as \"192.0.2.0/24\"");
+        return std::nullopt;
+    }
+    std::string why;
+    auto p = parse_ip_prefix(*text, host_bits, why);
+    if (!p) {
+        errors.add(position_of(n), what + ": " + why);
+    }
+    return p;
+}
+
+std::optional<ip_address> address_value(table_reader& r, std::string_view key, const toml::table& t,
+                                        error_sink& errors) {
+    auto text = r.string(key);
+    if (!text) {
+        return std::nullopt;
+    }
+    auto a = parse_ip_address(*text);
+    if (!a) {
+        errors.add(position_of(*t.get(key)),
+                   r.full(key) + ": '" + *text + "' is not an IPv4 or IPv6 address");
+    }
+    return a;
+}
+
+std::optional<mac_address> mac_value(table_reader& r, std::string_view key, const toml::table& t,
+                                     error_sink& errors) {
+    auto text = r.string(key);
+    if (!text) {
+        return std::nullopt;
+    }
+    auto mac = parse_mac(*text);
+    if (!mac) {
+        errors.add(position_of(*t.get(key)),
+                   r.full(key) + ": '" + *text + "' is not a MAC address (xx:xx:xx:xx:xx:xx)");
+    }
+    return mac;
+}
+
+void read_interfaces(table_reader& top, app_config& c, error_sink& errors) {
+    const toml::array* a = top.array("interface");
+    if (a == nullptr) {
+        return;
+    }
+    std::set<std::string> ports;
+    for (const toml::node& n : *a) {
+        const toml::table* t = n.as_table();
+        if (t == nullptr) {
+            errors.add(position_of(n), "interface: expected [[interface]] tables");
+            continue;
+        }
+        table_reader r(*t, "interface", errors);
+        interface_config ic;
+        ic.where = position_of(n);
+        if (auto port = r.string("port"); port && !port->empty()) {
+            ic.port = *port;
+            if (!ports.insert(ic.port).second) {
+                errors.add(ic.where, "interface: port '" + ic.port +
+                                         "' has two [[interface]] tables; list all its "
+                                         "addresses in one");
+            }
+        } else {
+            errors.add(ic.where, "interface: every [[interface]] needs port = \"NAME\"");
+        }
+        ic.mac = mac_value(r, "mac", *t, errors);
+        r.integer("mtu", ic.mtu, 68, 9000);
+        if (const toml::array* addrs = r.array("addresses")) {
+            for (const toml::node& an : *addrs) {
+                if (auto p = prefix_value(an, "interface.addresses", true, errors)) {
+                    if (p->address.v6 && ic.mtu < 1280) {
+                        errors.add(position_of(an), "interface.addresses: IPv6 needs mtu >= 1280");
+                    }
+                    ic.addresses.push_back(*p);
+                }
+            }
+        }
+        r.finish();
+        c.router.interfaces.push_back(std::move(ic));
+    }
+}
+
+void read_routes(table_reader& top, app_config& c, error_sink& errors) {
+    const toml::array* a = top.array("route");
+    if (a == nullptr) {
+        return;
+    }
+    for (const toml::node& n : *a) {
+        const toml::table* t = n.as_table();
+        if (t == nullptr) {
+            errors.add(position_of(n), "route: expected [[route]] tables");
+            continue;
+        }
+        table_reader r(*t, "route", errors);
+        route_config rc;
+        const auto where = position_of(n);
+        rc.origin =
+            errors.source() + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+        bool ok = true;
+        if (const toml::node* pn = r.node("prefix")) {
+            auto p = prefix_value(*pn, "route.prefix", false, errors);
+            ok = ok && p.has_value();
+            if (p) {
+                rc.prefix = *p;
+            }
+        } else {
+            errors.add(where, "route: every [[route]] needs prefix = \"ADDRESS/LENGTH\"");
+            ok = false;
+        }
+        if (t->contains("via")) {
+            rc.via = address_value(r, "via", *t, errors);
+            ok = ok && rc.via.has_value();
+        }
+        if (auto port = r.string("port")) {
+            rc.port = *port;
+        }
+        r.finish();
+        if (ok) {
+            c.router.routes.push_back(std::move(rc));
+        }
+    }
+}
+
+void read_neighbors(table_reader& top, app_config& c, error_sink& errors) {
+    const toml::array* a = top.array("neighbor");
+    if (a == nullptr) {
+        return;
+    }
+    for (const toml::node& n : *a) {
+        const toml::table* t = n.as_table();
+        if (t == nullptr) {
+            errors.add(position_of(n), "neighbor: expected [[neighbor]] tables");
+            continue;
+        }
+        table_reader r(*t, "neighbor", errors);
+        neighbor_config nc;
+        nc.where = position_of(n);
+        auto addr = address_value(r, "address", *t, errors);
+        auto mac = mac_value(r, "mac", *t, errors);
+        if (!t->contains("address") || !t->contains("mac")) {
+            errors.add(nc.where, "neighbor: every [[neighbor]] needs address and mac");
+        }
+        if (auto port = r.string("port")) {
+            nc.port = *port;
+        }
+        r.finish();
+        if (addr && mac) {
+            nc.address = *addr;
+            nc.mac = *mac;
+            c.router.neighbors.push_back(std::move(nc));
+        }
+    }
+}
+
+void read_router(table_reader& top, app_config& c, error_sink& errors) {
+    const toml::table* t = top.table("router");
+    if (t == nullptr) {
+        return;
+    }
+    table_reader r(*t, "router", errors);
+    c.router.routes_file = r.string("routes_file");
+    r.finish();
+}
+
+// Cross-checks that need the whole configuration.
+void check_router(app_config& c, const toml::table& root, error_sink& errors) {
+    auto& rt = c.router;
+    auto where = [&](toml::node_view<const toml::node> n) {
+        return n ? position_of(*n.node()) : source_position{};
+    };
+    if (c.mode == forwarding_mode::router && rt.interfaces.empty()) {
+        errors.add(where(root["dataplane"]["mode"]),
+                   "mode = \"router\" needs at least one [[interface]] with addresses");
+    }
+    if (c.mode != forwarding_mode::router && (!rt.routes.empty() || rt.routes_file)) {
+        errors.add(where(root["route"][0] ? root["route"][0] : root["router"]["routes_file"]),
+                   "routes are only used with dataplane.mode = \"router\"");
+    }
+    std::set<std::string> iface_ports;
+    for (const auto& i : rt.interfaces) {
+        iface_ports.insert(i.port);
+    }
+    if (!c.ports.empty()) {
+        std::set<std::string> port_names;
+        for (const auto& p : c.ports) {
+            port_names.insert(p.name);
+        }
+        for (const auto& i : rt.interfaces) {
+            if (!i.port.empty() && !port_names.contains(i.port)) {
+                errors.add(i.where,
+                           "interface: port '" + i.port + "' is not a configured [[port]]");
+            }
+        }
+    }
+    for (const auto& n : rt.neighbors) {
+        if (!n.port.empty() && !iface_ports.contains(n.port)) {
+            errors.add(n.where, "neighbor: port '" + n.port + "' has no [[interface]]");
+        }
+    }
+}
+
 }  // namespace
+
+std::optional<mac_address> parse_mac(std::string_view text) {
+    mac_address mac{};
+    if (text.size() != 17) {
+        return std::nullopt;
+    }
+    for (std::size_t i = 0; i < 6; ++i) {
+        const char* p = text.data() + i * 3;
+        if (i < 5 && p[2] != ':') {
+            return std::nullopt;
+        }
+        auto [end, ec] = std::from_chars(p, p + 2, mac[i], 16);
+        if (ec != std::errc() || end != p + 2) {
+            return std::nullopt;
+        }
+    }
+    return mac;
+}
+
+std::string to_string(const mac_address& mac) {
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                  mac[4], mac[5]);
+    return buf;
+}
+
+void parse_routes_text(std::string_view text, const std::string& source,
+                       std::vector<route_config>& routes, std::vector<config_error>& errors) {
+    std::size_t pos = 0;
+    uint32_t line_no = 0;
+    while (pos < text.size()) {
+        std::size_t end = text.find('\n', pos);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        std::string_view line = text.substr(pos, end - pos);
+        pos = end + 1;
+        ++line_no;
+        if (auto hash = line.find('#'); hash != std::string_view::npos) {
+            line = line.substr(0, hash);
+        }
+        std::string_view words[6];
+        std::size_t n = 0;
+        std::size_t i = 0;
+        bool too_many = false;
+        while (i < line.size()) {
+            while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) {
+                ++i;
+            }
+            const std::size_t start = i;
+            while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+                ++i;
+            }
+            if (i > start) {
+                if (n == 6) {
+                    too_many = true;
+                    break;
+                }
+                words[n++] = line.substr(start, i - start);
+            }
+        }
+        if (n == 0) {
+            continue;
+        }
+        auto fail = [&](const std::string& msg) { errors.push_back({source, {line_no, 1}, msg}); };
+        if (too_many || n % 2 == 0) {
+            fail("expected PREFIX [via ADDRESS] [dev PORT]");
+            continue;
+        }
+        std::string why;
+        auto prefix = parse_ip_prefix(words[0], false, why);
+        if (!prefix) {
+            fail(why);
+            continue;
+        }
+        route_config rc;
+        rc.prefix = *prefix;
+        rc.origin = source + ":" + std::to_string(line_no) + ":1";
+        bool ok = true;
+        for (std::size_t w = 1; w + 1 < n + 1 && w < n; w += 2) {
+            if (words[w] == "via") {
+                rc.via = parse_ip_address(words[w + 1]);
+                if (!rc.via) {
+                    fail("'" + std::string(words[w + 1]) + "' is not an IPv4 or IPv6 address");
+                    ok = false;
+                }
+            } else if (words[w] == "dev") {
+                rc.port = std::string(words[w + 1]);
+            } else {
+                fail("unknown word '" + std::string(words[w]) + "' (expected via or dev)");
+                ok = false;
+            }
+        }
+        if (ok) {
+            routes.push_back(std::move(rc));
+        }
+    }
+}
 
 config_result parse_config(std::string_view text, std::string_view source) {
     config_result result;
@@ -351,7 +659,12 @@ config_result parse_config(std::string_view text, std::string_view source) {
     read_pipeline(top, result.config, errors);
     read_mempool(top, result.config, errors);
     read_ports(top, result.config, errors);
+    read_interfaces(top, result.config, errors);
+    read_routes(top, result.config, errors);
+    read_neighbors(top, result.config, errors);
+    read_router(top, result.config, errors);
     top.finish();
+    check_router(result.config, root, errors);
     result.errors = errors.take();
     return result;
 }
@@ -366,7 +679,26 @@ config_result load_config_file(const std::string& path) {
     }
     std::ostringstream text;
     text << in.rdbuf();
-    return parse_config(text.str(), path);
+    config_result r = parse_config(text.str(), path);
+    if (r.config.router.routes_file) {
+        std::filesystem::path file(*r.config.router.routes_file);
+        if (file.is_relative()) {
+            file = std::filesystem::path(path).parent_path() / file;
+        }
+        std::ifstream routes(file, std::ios::binary);
+        if (!routes || std::filesystem::is_directory(file, ec)) {
+            r.errors.push_back(
+                {path, {}, "router.routes_file: cannot read '" + file.string() + "'"});
+        } else {
+            std::ostringstream rtext;
+            rtext << routes.rdbuf();
+            parse_routes_text(rtext.str(), file.string(), r.config.router.routes, r.errors);
+        }
+    }
+    // Route resolution (gateways on interface subnets, duplicates, families)
+    // needs every route, the routes file's too.
+    resolve_router(r.config.router, path, r.errors);
+    return r;
 }
 
 }  // namespace dpdk_app

@@ -3,15 +3,18 @@
 // unknown keys are errors. See docs/configuration.md for the reference.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "route/ip.hpp"
+
 namespace dpdk_app {
 
-enum class forwarding_mode { bridge };
+enum class forwarding_mode { bridge, router };
 enum class ring_full_policy { backpressure, drop };
 
 struct source_position {
@@ -26,6 +29,40 @@ struct port_config {
     std::optional<std::string> peer;  // bridge peer; unset = paired in order
     bool promiscuous = true;
     source_position where;
+};
+
+using mac_address = std::array<uint8_t, 6>;
+
+// An interface: the appliance's own addresses on a port.
+struct interface_config {
+    std::string port;                  // port name (EAL device name)
+    std::optional<mac_address> mac;    // unset = the port's own MAC
+    std::vector<ip_prefix> addresses;  // address with its subnet length, host bits kept
+    uint16_t mtu = 1500;               // L3 MTU, bytes
+    source_position where;
+};
+
+// A static route. Without `via` the prefix is directly connected on `port`.
+struct route_config {
+    ip_prefix prefix;
+    std::optional<ip_address> via;
+    std::string port;    // empty = the interface whose subnet holds `via`
+    std::string origin;  // "file:line:col" of the definition, for messages
+};
+
+// A static neighbour (ARP / NDP entry).
+struct neighbor_config {
+    ip_address address;
+    mac_address mac{};
+    std::string port;  // empty = the interface whose subnet holds the address
+    source_position where;
+};
+
+struct router_config {
+    std::vector<interface_config> interfaces;
+    std::vector<route_config> routes;
+    std::vector<neighbor_config> neighbors;
+    std::optional<std::string> routes_file;  // "PREFIX [via ADDR] [dev PORT]" per line
 };
 
 struct app_config {
@@ -46,6 +83,7 @@ struct app_config {
     uint16_t mbuf_data_room = 2048 + 128;  // RTE_MBUF_DEFAULT_BUF_SIZE
 
     std::vector<port_config> ports;  // empty = every port EAL found, paired in order
+    router_config router;
 
     std::string source;  // file name, or "<embedded default>"
 };
@@ -66,10 +104,19 @@ struct config_result {
 // Parses and validates TOML text. source names it in error messages.
 config_result parse_config(std::string_view text, std::string_view source);
 // Reads and parses a file; a missing or unreadable file is a config_error.
+// A router.routes_file is read too, relative to the file's directory.
 config_result load_config_file(const std::string& path);
 
 // The configuration compiled into the binary (conf/default.toml).
 std::string_view embedded_default_config();
+
+// Parses a routes file ("PREFIX [via ADDR] [dev PORT]" per line, '#'
+// comments) and appends to routes; errors name file:line.
+void parse_routes_text(std::string_view text, const std::string& source,
+                       std::vector<route_config>& routes, std::vector<config_error>& errors);
+
+std::optional<mac_address> parse_mac(std::string_view text);
+std::string to_string(const mac_address& mac);
 
 // Stage chain of a forwarding mode, RX first and TX last.
 std::vector<std::string> stage_chain(forwarding_mode mode);

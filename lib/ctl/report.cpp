@@ -13,6 +13,13 @@ std::string to_json(const run_report& r) {
     json_writer j;
     j.begin_object();
     j.field("mode", r.mode).field("seconds", r.seconds).field("final", r.final);
+    j.key("config").begin_object();
+    j.field("generation", r.config.generation)
+        .field("reloads", r.config.reloads)
+        .field("reload_failures", r.config.reload_failures)
+        .field("routes4", r.config.routes4)
+        .field("routes6", r.config.routes6);
+    j.end_object();
     j.key("totals").begin_object();
     j.field("rx", p.rx)
         .field("forwarded", p.forwarded)

@@ -25,8 +25,18 @@ struct mempool_report {
     uint64_t available = 0;
 };
 
+// Configuration generations: the router tables in use and reloads so far.
+struct generation_report {
+    uint64_t generation = 0;
+    uint64_t reloads = 0;
+    uint64_t reload_failures = 0;
+    uint64_t routes4 = 0;
+    uint64_t routes6 = 0;
+};
+
 struct run_report {
     std::string mode;
+    generation_report config;
     double seconds = 0;
     bool final = false;  // written at exit, after every lcore stopped
     pipeline_stats pipe;

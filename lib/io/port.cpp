@@ -1,8 +1,13 @@
 #include "io/port.hpp"
 
+#include <algorithm>
 #include <cstring>
 
+#include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 
 namespace dpdk_app {
 
@@ -81,6 +86,25 @@ std::vector<port_plan> resolve_ports(const app_config& config, std::string& erro
     return plans;
 }
 
+namespace {
+
+// L2 bytes on top of the MTU, reckoned the way ethdev validates an MTU.
+uint32_t l2_overhead(const rte_eth_dev_info& info) {
+    if (info.max_mtu != UINT16_MAX && info.max_rx_pktlen > info.max_mtu) {
+        return info.max_rx_pktlen - info.max_mtu;
+    }
+    return RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+}
+
+// The largest MTU the device takes, at most 9000 (jumbo frames).
+uint32_t jumbo_mtu(const rte_eth_dev_info& info) {
+    const uint32_t overhead = l2_overhead(info);
+    const uint32_t by_frame = info.max_rx_pktlen > overhead ? info.max_rx_pktlen - overhead : 0;
+    return std::min<uint32_t>({9000, info.max_mtu, by_frame});
+}
+
+}  // namespace
+
 std::string start_port(port_plan& port, uint16_t lanes, rte_mempool* pool) {
     const std::string who = "port " + std::to_string(port.port_id) + " (" + port.name + "): ";
     rte_eth_dev_info info{};
@@ -100,6 +124,21 @@ std::string start_port(port_plan& port, uint16_t lanes, rte_mempool* pool) {
     }
     if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0) {
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+    }
+    // Jumbo frames, up to a 9000-byte MTU. A frame larger than an mbuf's data
+    // room arrives as a chain of mbufs (scattered RX; the parse stage reads
+    // headers across segments) and leaves as one (multi-segment TX): where
+    // the device cannot do both, the MTU stays at what one mbuf holds.
+    if (const uint32_t mtu = jumbo_mtu(info); mtu > RTE_ETHER_MTU) {
+        const uint32_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+        if (mtu + l2_overhead(info) <= room) {
+            conf.rxmode.mtu = mtu;
+        } else if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) != 0 &&
+                   (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0) {
+            conf.rxmode.mtu = mtu;
+            conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        }
     }
     if (int rc = rte_eth_dev_configure(port.port_id, lanes, lanes, &conf); rc != 0) {
         return who + "configure failed: " + std::strerror(-rc);
@@ -133,6 +172,35 @@ std::string start_port(port_plan& port, uint16_t lanes, rte_mempool* pool) {
         rte_eth_promiscuous_enable(port.port_id);
     }
     return {};
+}
+
+rte_mempool* create_mbuf_pool(const char* name, unsigned n, unsigned cache_size, uint16_t priv_size,
+                              uint16_t data_room, int socket) {
+    if (rte_eal_has_hugepages() != 0) {
+        return rte_pktmbuf_pool_create(name, n, cache_size, priv_size, data_room, socket);
+    }
+    rte_mempool* mp = rte_mempool_create_empty(name, n, sizeof(rte_mbuf) + priv_size + data_room,
+                                               cache_size, sizeof(rte_pktmbuf_pool_private), socket,
+                                               RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+    if (mp == nullptr) {
+        return nullptr;
+    }
+    rte_pktmbuf_pool_private priv{};
+    priv.mbuf_data_room_size = data_room;
+    priv.mbuf_priv_size = priv_size;
+    if (int rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), nullptr); rc != 0) {
+        rte_mempool_free(mp);
+        rte_errno = -rc;
+        return nullptr;
+    }
+    rte_pktmbuf_pool_init(mp, &priv);
+    if (int rc = rte_mempool_populate_default(mp); rc < 0) {
+        rte_mempool_free(mp);
+        rte_errno = -rc;
+        return nullptr;
+    }
+    rte_mempool_obj_iter(mp, rte_pktmbuf_init, nullptr);
+    return mp;
 }
 
 void stop_and_close_port(uint16_t port_id) {

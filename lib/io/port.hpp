@@ -54,4 +54,12 @@ std::string start_port(port_plan& port, uint16_t lanes, rte_mempool* pool);
 
 void stop_and_close_port(uint16_t port_id);
 
+// A pktmbuf pool. On hugepages it is rte_pktmbuf_pool_create's. Without
+// hugepages (--no-huge, IOVA as VA) mbufs are packed back to back
+// (RTE_MEMPOOL_F_NO_IOVA_CONTIG): the default would start each mbuf on its
+// own 4 KiB page, putting every mbuf header in the same L1 cache sets, which
+// costs up to half the forwarding rate. Returns nullptr with rte_errno set.
+rte_mempool* create_mbuf_pool(const char* name, unsigned n, unsigned cache_size, uint16_t priv_size,
+                              uint16_t data_room, int socket);
+
 }  // namespace dpdk_app

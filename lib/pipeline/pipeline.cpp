@@ -4,9 +4,12 @@
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 
 #include "forward/bridge.hpp"
+#include "packet/parse_stage.hpp"
 #include "pipeline/segment.hpp"
+#include "route/route_stage.hpp"
 
 namespace dpdk_app {
 
@@ -18,10 +21,15 @@ uint64_t pipeline_stats::dropped() const {
     return n;
 }
 
-std::unique_ptr<stage> make_stage(const std::string& name, const std::vector<port_plan>& ports,
-                                  unsigned /*lane*/) {
+std::unique_ptr<stage> make_stage(const std::string& name, const stage_env& env) {
+    if (name == "parse") {
+        return std::make_unique<parse_stage>();
+    }
     if (name == "bridge") {
-        return std::make_unique<bridge_stage>(ports);
+        return std::make_unique<bridge_stage>(*env.ports);
+    }
+    if (name == "route") {
+        return std::make_unique<route_stage>(*env.fibs);
     }
     return nullptr;
 }
@@ -46,6 +54,13 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
     }
     static unsigned instance = 0;
     ++instance;
+    const std::size_t qsbr_size = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
+    p->qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("dpa_qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
+    if (p->qsbr_ == nullptr || rte_rcu_qsbr_init(p->qsbr_, RTE_MAX_LCORE) != 0) {
+        error = "cannot allocate the RCU state";
+        return nullptr;
+    }
+    p->fibs_ = std::make_unique<fib_store>(p->qsbr_);
     for (unsigned lane = 0; lane < where.lane_lcores.size(); ++lane) {
         const segment* upstream = nullptr;
         rte_ring* in_ring = nullptr;
@@ -60,6 +75,7 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
             w.tx_retries = options.tx_retries;
             w.idle_sleep_us = options.idle_sleep_us;
             w.stop_rx = &p->stop_rx_;
+            w.qsbr = p->qsbr_;
             w.in_ring = in_ring;
             w.upstream = upstream;
             std::vector<std::unique_ptr<stage>> stages;
@@ -68,7 +84,7 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
                     w.rx_ports = rx_ports;
                 } else if (name == "tx") {
                     w.tx = true;
-                } else if (auto s = make_stage(name, ports, lane)) {
+                } else if (auto s = make_stage(name, stage_env{&ports, p->fibs_.get(), lane})) {
                     stages.push_back(std::move(s));
                 } else {
                     error = "unknown stage '" + name + "'";
@@ -106,9 +122,23 @@ pipeline::~pipeline() {
     for (rte_ring* r : rings_) {
         rte_ring_free(r);
     }
+    fibs_.reset();
+    rte_free(qsbr_);
+}
+
+unsigned pipeline::control_thread_id() const noexcept {
+    for (const auto& s : segments_) {
+        if (s->wires().lcore == rte_get_main_lcore()) {
+            return rte_get_main_lcore();
+        }
+    }
+    return RTE_QSBR_THRID_INVALID;
 }
 
 void pipeline::launch() {
+    for (auto& s : segments_) {
+        s->attach_rcu();
+    }
     for (auto& s : segments_) {
         if (s->wires().lcore != rte_get_main_lcore()) {
             rte_eal_remote_launch(worker_main, s.get(), s->wires().lcore);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "config/config.hpp"
@@ -15,6 +16,7 @@
 #include "pipeline/counters.hpp"
 #include "pipeline/placement.hpp"
 #include "pipeline/stage.hpp"
+#include "route/fib.hpp"
 
 namespace dpdk_app {
 
@@ -53,6 +55,13 @@ struct pipeline_stats {
 
 class segment;
 
+// What stage factories may hand to the stages they make.
+struct stage_env {
+    const std::vector<port_plan>* ports = nullptr;
+    const fib_store* fibs = nullptr;
+    unsigned lane = 0;
+};
+
 class pipeline {
   public:
     // Builds every lane's segments, stages and rings. On failure returns
@@ -72,6 +81,10 @@ class pipeline {
     // Stops RX; the other segments drain their input and finish.
     void request_stop() noexcept;
     bool finished() const noexcept;
+    // The router's tables; readers are the segments, writers the control thread.
+    fib_store& fibs() noexcept { return *fibs_; }
+    // QSBR thread id the control thread passes to fib_store::publish.
+    unsigned control_thread_id() const noexcept;
     // Waits for every worker lcore to return.
     void wait();
 
@@ -84,11 +97,12 @@ class pipeline {
     std::atomic<bool> stop_rx_{false};
     std::vector<std::unique_ptr<segment>> segments_;
     std::vector<rte_ring*> rings_;
+    rte_rcu_qsbr* qsbr_ = nullptr;
+    std::unique_ptr<fib_store> fibs_;
     bool launched_ = false;
 };
 
 // Stage factory: a fresh instance of a middle stage for one lane.
-std::unique_ptr<stage> make_stage(const std::string& name, const std::vector<port_plan>& ports,
-                                  unsigned lane);
+std::unique_ptr<stage> make_stage(const std::string& name, const stage_env& env);
 
 }  // namespace dpdk_app

@@ -43,7 +43,6 @@ uint16_t segment::receive(burst& b) noexcept {
 }
 
 void segment::transmit(burst& b, stage_context& ctx) noexcept {
-    const uint64_t t0 = rte_rdtsc();
     const uint16_t queue = static_cast<uint16_t>(w_.lane);
     uint16_t sent_total = 0;
     uint16_t i = 0;
@@ -74,7 +73,7 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
         i = j;
     }
     counters_.forwarded.add(sent_total);
-    account(names_.size() - 1, b.count, sent_total, rte_rdtsc() - t0);
+    account(names_.size() - 1, b.count, sent_total, rte_rdtsc() - tsc_);
     b.count = 0;
 }
 
@@ -110,7 +109,27 @@ bool segment::flush_pending() noexcept {
     return false;
 }
 
+void segment::attach_rcu() noexcept {
+    if (w_.qsbr != nullptr) {
+        rte_rcu_qsbr_thread_register(w_.qsbr, w_.lcore);
+        rte_rcu_qsbr_thread_online(w_.qsbr, w_.lcore);
+    }
+}
+
 segment::step_result segment::step() noexcept {
+    const step_result r = step_once();
+    if (w_.qsbr != nullptr) {
+        if (r == step_result::finished) {
+            rte_rcu_qsbr_thread_offline(w_.qsbr, w_.lcore);
+            rte_rcu_qsbr_thread_unregister(w_.qsbr, w_.lcore);
+        } else {
+            rte_rcu_qsbr_quiescent(w_.qsbr, w_.lcore);
+        }
+    }
+    return r;
+}
+
+segment::step_result segment::step_once() noexcept {
     if (pending_.count > 0 && !flush_pending()) {
         return step_result::idle;
     }
@@ -136,15 +155,19 @@ segment::step_result segment::step() noexcept {
             }
             return step_result::idle;
         }
+        tsc_ = rte_rdtsc();
     }
+    // One TSC read per stage boundary: each stage is charged from the end of
+    // the previous one to its own end.
     stage_context ctx(counters_);
-    ctx.now_tsc = rte_rdtsc();
+    ctx.now_tsc = tsc_;
     std::size_t slot = w_.rx_ports.empty() ? 0 : 1;
     for (auto& s : stages_) {
         const uint16_t in = b.count;
-        const uint64_t t0 = rte_rdtsc();
         s->process(b, ctx);
-        account(slot++, in, b.count, rte_rdtsc() - t0);
+        const uint64_t now = rte_rdtsc();
+        account(slot++, in, b.count, now - tsc_);
+        tsc_ = now;
         if (b.count == 0) {
             break;
         }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "config/config.hpp"
@@ -33,6 +34,7 @@ class segment {
         uint32_t tx_retries = 8;
         uint32_t idle_sleep_us = 0;
         const std::atomic<bool>* stop_rx = nullptr;
+        rte_rcu_qsbr* qsbr = nullptr;  // readers of published tables report here
     };
 
     segment(const wiring& w, std::vector<std::unique_ptr<stage>> stages);
@@ -41,6 +43,8 @@ class segment {
     step_result step() noexcept;
     // Loops step() until the segment has finished (worker lcore body).
     void run() noexcept;
+    // Registers this segment's lcore as an RCU reader, online (before launch).
+    void attach_rcu() noexcept;
 
     bool done() const noexcept { return done_.load(std::memory_order_acquire); }
     const wiring& wires() const noexcept { return w_; }
@@ -50,6 +54,7 @@ class segment {
     const std::vector<std::string>& stage_names() const noexcept { return names_; }
 
   private:
+    step_result step_once() noexcept;
     uint16_t receive(burst& b) noexcept;
     void transmit(burst& b, stage_context& ctx) noexcept;
     void enqueue(burst& b, stage_context& ctx) noexcept;
@@ -62,7 +67,8 @@ class segment {
     segment_counters counters_;
     std::atomic<bool> done_{false};
     std::size_t next_rx_ = 0;
-    burst pending_{};  // packets the output ring did not take yet
+    uint64_t tsc_ = 0;  // end of the last timed step of the current burst
+    burst pending_{};   // packets the output ring did not take yet
     uint16_t pending_from_ = 0;
 };
 

@@ -58,7 +58,7 @@ class stage_context {
     }
 
     segment_counters& counters_;
-    std::array<rte_mbuf*, 2 * max_burst> discarded_{};
+    std::array<rte_mbuf*, 2 * max_burst> discarded_;  // not zeroed: written before read
     uint16_t n_discarded_ = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -156,6 +157,8 @@ std::vector<frame> make_frames(std::size_t count, uint32_t seed) {
         std::size_t len = static_cast<std::size_t>(size(rng));
         if (kind == 9) {
             len = 60;  // ARP, padded
+        } else if (kind >= 6 && kind <= 7) {
+            len = std::max<std::size_t>(len, 14 + 40 + 8);  // room for the UDP header
         }
         frame f(len);
         for (auto& b : f) {
@@ -183,8 +186,29 @@ std::vector<frame> make_frames(std::size_t count, uint32_t seed) {
             const std::size_t total = len - l3;
             f[l3 + 2] = static_cast<uint8_t>(total >> 8);
             f[l3 + 3] = static_cast<uint8_t>(total);
+            f[l3 + 6] = 0x40;  // DF, not a fragment
+            f[l3 + 7] = 0;
             f[l3 + 8] = 64;
-            f[l3 + 9] = kind % 2 == 0 ? 17 : 6;
+            const bool udp = kind % 2 == 0;
+            f[l3 + 9] = udp ? 17 : 6;
+            const std::size_t l4 = l3 + 20;
+            if (udp) {
+                const std::size_t udp_len = total - 20;
+                f[l4 + 4] = static_cast<uint8_t>(udp_len >> 8);
+                f[l4 + 5] = static_cast<uint8_t>(udp_len);
+            } else {
+                f[l4 + 12] = 0x50;  // data offset 5: no TCP options
+            }
+            // The header checksum (RFC 1071).
+            f[l3 + 10] = f[l3 + 11] = 0;
+            uint32_t sum = 0;
+            for (std::size_t k = 0; k < 20; k += 2) {
+                sum += static_cast<uint32_t>(f[l3 + k] << 8 | f[l3 + k + 1]);
+            }
+            sum = (sum & 0xffff) + (sum >> 16);
+            sum = (sum & 0xffff) + (sum >> 16);
+            f[l3 + 10] = static_cast<uint8_t>(~sum >> 8);
+            f[l3 + 11] = static_cast<uint8_t>(~sum);
         } else if (ethertype == 0x86dd) {
             f[l3] = 0x60;
             const std::size_t payload = len - l3 - 40;
@@ -192,6 +216,8 @@ std::vector<frame> make_frames(std::size_t count, uint32_t seed) {
             f[l3 + 5] = static_cast<uint8_t>(payload);
             f[l3 + 6] = 17;
             f[l3 + 7] = 64;
+            f[l3 + 40 + 4] = static_cast<uint8_t>(payload >> 8);  // UDP length
+            f[l3 + 40 + 5] = static_cast<uint8_t>(payload);
         }
         frames.push_back(std::move(f));
     }

@@ -72,7 +72,9 @@ std::string app_binary();
 std::vector<std::string> eal_base(const std::string& lcores_option);
 
 // Deterministic mix of Ethernet frames: IPv4/UDP, IPv4/TCP, IPv6/UDP, ARP and
-// 802.1Q-tagged frames, sizes 60..1514, random payloads.
+// 802.1Q-tagged frames, sizes 60..1514, random payloads. The headers are
+// well-formed (IPv4 checksum, TCP data offset, UDP length) so that the parse
+// stage forwards every frame.
 std::vector<frame> make_frames(std::size_t count, uint32_t seed);
 
 void write_pcap(const std::string& path, const std::vector<frame>& frames);

@@ -57,7 +57,7 @@ TEST(config_defaults, empty_text_gives_the_model_defaults) {
 }
 
 TEST(config_defaults, stage_chain_of_bridge) {
-    EXPECT_THAT(stage_chain(forwarding_mode::bridge), ElementsAre("rx", "bridge", "tx"));
+    EXPECT_THAT(stage_chain(forwarding_mode::bridge), ElementsAre("rx", "parse", "bridge", "tx"));
 }
 
 constexpr const char* full_config = R"(# every key
@@ -72,7 +72,7 @@ ring_size = 256
 ring_full = "drop"
 tx_retries = 3
 lcores_per_lane = 2
-placement = [["rx"], ["bridge", "tx"]]
+placement = [["rx"], ["parse", "bridge", "tx"]]
 
 [mempool]
 mbufs = 8191
@@ -106,7 +106,7 @@ TEST(config_full, every_key_maps_to_the_model) {
     EXPECT_EQ(c.lcores_per_lane, 2u);
     ASSERT_EQ(c.placement.size(), 2u);
     EXPECT_THAT(c.placement[0], ElementsAre("rx"));
-    EXPECT_THAT(c.placement[1], ElementsAre("bridge", "tx"));
+    EXPECT_THAT(c.placement[1], ElementsAre("parse", "bridge", "tx"));
     EXPECT_EQ(c.mbufs, 8191u);
     EXPECT_EQ(c.mbuf_cache, 128u);
     EXPECT_EQ(c.mbuf_data_room, 4096);
@@ -251,29 +251,51 @@ const invalid_case invalid_cases[] = {
      "port.tx_desc: expected an integer in 32..16384, got an integer (16385)"},
     {"ring_size_not_power_of_two", "[pipeline]\nring_size = 1000\n", 2, 13,
      "pipeline.ring_size: expected a power of two, got 1000"},
-    {"bad_mode", "[dataplane]\nmode = \"router\"\n", 2, 8,
-     "dataplane.mode: expected one of \"bridge\", got \"router\""},
+    {"bad_mode", "[dataplane]\nmode = \"switch\"\n", 2, 8,
+     "dataplane.mode: expected one of \"bridge\", \"router\", got \"switch\""},
+    {"router_without_interfaces", "[dataplane]\nmode = \"router\"\n", 2, 8,
+     "mode = \"router\" needs at least one [[interface]] with addresses"},
+    {"routes_in_bridge_mode", "[[route]]\nprefix = \"10.0.0.0/8\"\nport = \"p\"\n", 1, 1,
+     "routes are only used with dataplane.mode = \"router\""},
+    {"interface_without_port", "[[interface]]\naddresses = [\"192.0.2.1/24\"]\n", 1, 1,
+     "interface: every [[interface]] needs port = \"NAME\""},
+    {"interface_bad_address", "[[interface]]\nport = \"p\"\naddresses = [\"192.0.2.1\"]\n", 3, 14,
+     "interface.addresses: expected an address/length prefix such as 192.0.2.0/24 or "
+     "2001:db8::/32, got '192.0.2.1'"},
+    {"interface_bad_mac", "[[interface]]\nport = \"p\"\nmac = \"02:00\"\n", 3, 7,
+     "interface.mac: '02:00' is not a MAC address (xx:xx:xx:xx:xx:xx)"},
+    {"interface_mtu_too_small", "[[interface]]\nport = \"p\"\nmtu = 60\n", 3, 7,
+     "interface.mtu: expected an integer in 68..9000, got an integer (60)"},
+    {"neighbor_without_mac", "[[neighbor]]\naddress = \"192.0.2.2\"\n", 1, 1,
+     "neighbor: every [[neighbor]] needs address and mac"},
+    {"route_bad_via", "[dataplane]\nmode = \"router\"\n[[interface]]\nport = \"p\"\n"
+                      "addresses = [\"192.0.2.1/24\"]\n[[route]]\nprefix = \"10.0.0.0/8\"\n"
+                      "via = \"x\"\n", 8, 7, "route.via: 'x' is not an IPv4 or IPv6 address"},
     {"bad_ring_full", "[pipeline]\nring_full = \"block\"\n", 2, 13,
      "pipeline.ring_full: expected one of \"backpressure\", \"drop\", got \"block\""},
-    {"placement_wrong_order", "[pipeline]\nplacement = [[\"rx\"], [\"tx\", \"bridge\"]]\n", 2, 13,
-     "pipeline.placement: the groups must list the stages of this mode in order (rx, bridge, "
-     "tx), each exactly once"},
-    {"placement_missing_stage", "[pipeline]\nplacement = [[\"rx\", \"tx\"]]\n", 2, 13,
-     "pipeline.placement: the groups must list the stages of this mode in order (rx, bridge, "
-     "tx), each exactly once"},
+    {"placement_wrong_order",
+     "[pipeline]\nplacement = [[\"rx\"], [\"parse\", \"tx\", \"bridge\"]]\n", 2, 13,
+     "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
+     "bridge, tx), each exactly once"},
+    {"placement_missing_stage", "[pipeline]\nplacement = [[\"rx\", \"parse\", \"tx\"]]\n", 2, 13,
+     "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
+     "bridge, tx), each exactly once"},
     {"placement_duplicate_stage",
-     "[pipeline]\nplacement = [[\"rx\", \"bridge\"], [\"bridge\", \"tx\"]]\n", 2, 13,
-     "pipeline.placement: the groups must list the stages of this mode in order (rx, bridge, "
-     "tx), each exactly once"},
-    {"placement_unknown_stage", "[pipeline]\nplacement = [[\"rx\", \"nat\", \"bridge\", \"tx\"]]\n",
-     2, 13,
-     "pipeline.placement: the groups must list the stages of this mode in order (rx, bridge, "
-     "tx), each exactly once"},
-    {"placement_non_string", "[pipeline]\nplacement = [[\"rx\", 5], [\"bridge\", \"tx\"]]\n", 2, 21,
+     "[pipeline]\nplacement = [[\"rx\", \"parse\", \"bridge\"], [\"bridge\", \"tx\"]]\n", 2, 13,
+     "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
+     "bridge, tx), each exactly once"},
+    {"placement_unknown_stage",
+     "[pipeline]\nplacement = [[\"rx\", \"parse\", \"nat\", \"bridge\", \"tx\"]]\n", 2, 13,
+     "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
+     "bridge, tx), each exactly once"},
+    {"placement_non_string",
+     "[pipeline]\nplacement = [[\"rx\", 5], [\"parse\", \"bridge\", \"tx\"]]\n", 2, 21,
      "pipeline.placement: expected a stage name string"},
-    {"placement_group_not_array", "[pipeline]\nplacement = [\"rx\", [\"bridge\", \"tx\"]]\n", 2, 14,
+    {"placement_group_not_array",
+     "[pipeline]\nplacement = [\"rx\", [\"parse\", \"bridge\", \"tx\"]]\n", 2, 14,
      "pipeline.placement: each lcore is a non-empty array of stage names"},
-    {"placement_empty_group", "[pipeline]\nplacement = [[], [\"rx\", \"bridge\", \"tx\"]]\n", 2, 14,
+    {"placement_empty_group",
+     "[pipeline]\nplacement = [[], [\"rx\", \"parse\", \"bridge\", \"tx\"]]\n", 2, 14,
      "pipeline.placement: each lcore is a non-empty array of stage names"},
     {"duplicate_port_name", "[[port]]\nname = \"a\"\n\n[[port]]\nname = \"a\"\n", 4, 1,
      "port: 'a' is configured twice"},
@@ -315,7 +337,7 @@ mode = "bridge"
 lanes = 1
 
 [pipeline]
-placement = [["rx"], ["bridge"], ["tx"]]
+placement = [["rx"], ["parse", "bridge"], ["tx"]]
 
 [[port]]
 name = "net_tap0"

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -143,7 +144,9 @@ TEST(pipeline_stats, dropped_sums_every_reason) {
 }
 
 TEST(drop_reasons, names_and_texts) {
-    ASSERT_EQ(drop_reason_count, 3u);
+    ASSERT_EQ(drop_reason_count, drop_reason_names.size());
+    std::set<std::string_view> unique(drop_reason_names.begin(), drop_reason_names.end());
+    EXPECT_EQ(unique.size(), drop_reason_count) << "drop reason names must be unique";
     EXPECT_EQ(name_of(drop_reason::ring_full), "ring_full");
     EXPECT_EQ(name_of(drop_reason::tx_full), "tx_full");
     EXPECT_EQ(name_of(drop_reason::no_egress_port), "no_egress_port");

@@ -1,14 +1,10 @@
 // The stage framework with real DPDK, in-process: EAL without hugepages,
 // ports from rte_eth_from_rings() (RX reads a ring the test fills, TX writes a
 // ring the test reads) and segments driven with step() on the test thread.
-#include <sched.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <deque>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +22,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "eal_env.hpp"
 #include "forward/bridge.hpp"
 #include "io/port.hpp"
 #include "pipeline/counters.hpp"
@@ -41,87 +38,10 @@ namespace {
 using ::testing::ElementsAre;
 using step_result = segment::step_result;
 
-constexpr unsigned pool_size = 4095;
+using unit::dpdk_environment;
+
+constexpr unsigned pool_size = dpdk_environment::pool_size;
 constexpr uint16_t payload_len = 64;
-
-// EAL and the mbuf pool, once for the whole test binary.
-class dpdk_environment : public ::testing::Environment {
-  public:
-    void SetUp() override {
-        prefix_ = "unit" + std::to_string(::getpid());
-        // One lcore (id 0). It may run on any CPU this process may use rather than
-        // being pinned to CPU 0 (-l 0): the machine running the tests is shared.
-        std::vector<std::string> args = {"unit_tests",  "--no-huge", "--no-pci",      lcore_map(),
-                                         "-m",          "256",       "--file-prefix", prefix_,
-                                         "--log-level", "error",     "--no-telemetry"};
-        std::vector<char*> argv;
-        for (auto& a : args) {
-            argv.push_back(a.data());
-        }
-        if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
-            error_ = std::string("rte_eal_init failed: ") + rte_strerror(rte_errno);
-            return;
-        }
-        eal_up_ = true;
-        runtime_dir_ = rte_eal_get_runtime_dir();
-        pool_ = rte_pktmbuf_pool_create("unit_pool", pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                        static_cast<int>(rte_socket_id()));
-        if (pool_ == nullptr) {
-            error_ = std::string("rte_pktmbuf_pool_create failed: ") + rte_strerror(rte_errno);
-        }
-    }
-
-    void TearDown() override {
-        if (pool_ != nullptr) {
-            rte_mempool_free(pool_);
-            pool_ = nullptr;
-        }
-        if (eal_up_) {
-            rte_eal_cleanup();
-            eal_up_ = false;
-            // EAL leaves its (empty) runtime directory behind; it is ours alone.
-            std::error_code ec;
-            if (std::filesystem::path(runtime_dir_).filename() == prefix_) {
-                std::filesystem::remove_all(runtime_dir_, ec);
-            }
-        }
-    }
-
-    static rte_mempool* pool() { return pool_; }
-
-    // "--lcores=0@(a,b,...)" over the CPUs of this process's affinity mask.
-    static std::string lcore_map() {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        std::string cpus;
-        if (::sched_getaffinity(0, sizeof set, &set) == 0) {
-            for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-                if (CPU_ISSET(cpu, &set)) {
-                    if (!cpus.empty()) {
-                        cpus += ',';
-                    }
-                    cpus += std::to_string(cpu);
-                }
-            }
-        }
-        std::string arg = "--lcores=0";
-        if (!cpus.empty()) {
-            arg.append("@(").append(cpus).append(")");
-        }
-        return arg;
-    }
-    static const std::string& error() { return error_; }
-
-  private:
-    static inline rte_mempool* pool_ = nullptr;
-    static inline std::string error_;
-    bool eal_up_ = false;
-    std::string prefix_;
-    std::string runtime_dir_;
-};
-
-[[maybe_unused]] ::testing::Environment* const dpdk_env =
-    ::testing::AddGlobalTestEnvironment(new dpdk_environment);
 
 struct test_port {
     uint16_t id = no_port;

@@ -1,0 +1,312 @@
+#include "route/fib.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <unordered_set>
+
+#include <rte_errno.h>
+#include <rte_jhash.h>
+
+namespace dpdk_app {
+
+namespace {
+
+// The interface whose subnet holds a, longest prefix first.
+const interface_config* interface_for(const router_config& config, const ip_address& a) {
+    const interface_config* best = nullptr;
+    int best_len = -1;
+    for (const auto& i : config.interfaces) {
+        for (const auto& p : i.addresses) {
+            if (masked(p.address, p.length).contains(a) && p.length > best_len) {
+                best = &i;
+                best_len = p.length;
+            }
+        }
+    }
+    return best;
+}
+
+bool is_own_address(const router_config& config, const ip_address& a) {
+    for (const auto& i : config.interfaces) {
+        for (const auto& p : i.addresses) {
+            if (p.address == a) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+resolved_router resolve_router(const router_config& config, const std::string& source,
+                               std::vector<config_error>& errors) {
+    resolved_router out;
+    std::map<std::pair<bool, std::array<uint8_t, 17>>, std::string> seen;
+    auto key_of = [](const ip_prefix& p) {
+        std::array<uint8_t, 17> k{};
+        std::copy(p.address.bytes.begin(), p.address.bytes.end(), k.begin());
+        k[16] = p.length;
+        return std::make_pair(p.address.v6, k);
+    };
+    auto add = [&](resolved_route r, const std::string& origin) {
+        auto [it, fresh] = seen.emplace(key_of(r.prefix), origin);
+        if (!fresh) {
+            errors.push_back({origin,
+                              {},
+                              "route " + to_string(r.prefix) + " is defined twice (first at " +
+                                  it->second + ")"});
+            return;
+        }
+        out.routes.push_back(std::move(r));
+    };
+    for (const auto& i : config.interfaces) {
+        const std::string origin = "interface '" + i.port + "'";
+        for (const auto& a : i.addresses) {
+            const uint8_t host_len = a.address.v6 ? 128 : 32;
+            if (a.length < host_len) {
+                add({masked(a.address, a.length), next_hop_kind::connected, i.port, std::nullopt},
+                    origin);
+            }
+            add({ip_prefix{a.address, host_len}, next_hop_kind::local, i.port, std::nullopt},
+                origin);
+        }
+    }
+    for (const auto& r : config.routes) {
+        auto fail = [&](const std::string& msg) {
+            errors.push_back({r.origin, {}, "route " + to_string(r.prefix) + ": " + msg});
+        };
+        resolved_route rr{r.prefix, next_hop_kind::forward, r.port, r.via};
+        if (r.via) {
+            if (r.via->v6 != r.prefix.address.v6) {
+                fail("next hop " + to_string(*r.via) + " is not of the prefix's address family");
+                continue;
+            }
+            if (is_own_address(config, *r.via)) {
+                fail("next hop " + to_string(*r.via) + " is one of the appliance's own addresses");
+                continue;
+            }
+            const interface_config* i = interface_for(config, *r.via);
+            if (rr.port.empty()) {
+                if (i == nullptr) {
+                    fail("next hop " + to_string(*r.via) +
+                         " is not inside any interface subnet (add port = \"...\" or an "
+                         "interface address covering it)");
+                    continue;
+                }
+                rr.port = i->port;
+            }
+        } else {
+            if (rr.port.empty()) {
+                fail("needs via = \"ADDRESS\" or port = \"NAME\" (directly connected)");
+                continue;
+            }
+            rr.kind = next_hop_kind::connected;
+        }
+        bool has_interface = false;
+        for (const auto& i : config.interfaces) {
+            has_interface = has_interface || i.port == rr.port;
+        }
+        if (!has_interface) {
+            fail("port '" + rr.port + "' has no [[interface]]");
+            continue;
+        }
+        add(std::move(rr), r.origin);
+    }
+    for (const auto& n : config.neighbors) {
+        resolved_neighbor rn{n.address, n.mac, n.port};
+        if (rn.port.empty()) {
+            const interface_config* i = interface_for(config, n.address);
+            if (i == nullptr) {
+                errors.push_back({source, n.where,
+                                  "neighbor " + to_string(n.address) +
+                                      " is not inside any interface subnet (add port = \"...\")"});
+                continue;
+            }
+            rn.port = i->port;
+        }
+        out.neighbors.push_back(std::move(rn));
+    }
+    return out;
+}
+
+namespace {
+
+// tbl8 groups rte_lpm needs: one per /24 that holds longer prefixes.
+uint32_t tbl8_groups_v4(const std::vector<resolved_route>& routes) {
+    std::unordered_set<uint32_t> parents;
+    for (const auto& r : routes) {
+        if (!r.prefix.address.v6 && r.prefix.length > 24) {
+            parents.insert(r.prefix.address.v4_host() >> 8);
+        }
+    }
+    return static_cast<uint32_t>(parents.size()) + 64;
+}
+
+// tbl8 groups rte_lpm6 needs: one per distinct leading-bytes prefix at each
+// level below the first 24 bits.
+uint32_t tbl8_groups_v6(const std::vector<resolved_route>& routes) {
+    std::set<std::pair<unsigned, std::array<uint8_t, 16>>> groups;
+    for (const auto& r : routes) {
+        if (!r.prefix.address.v6 || r.prefix.length <= 24) {
+            continue;
+        }
+        const unsigned bytes = (r.prefix.length + 7u) / 8u;
+        for (unsigned k = 3; k < bytes; ++k) {
+            std::array<uint8_t, 16> lead{};
+            std::copy_n(r.prefix.address.bytes.begin(), k, lead.begin());
+            groups.emplace(k, lead);
+        }
+    }
+    const auto n = static_cast<uint32_t>(groups.size());
+    return n + n / 4 + 64;
+}
+
+}  // namespace
+
+std::unique_ptr<fib> fib::build(const resolved_router& router,
+                                const std::map<std::string, fib_port>& ports, uint64_t generation,
+                                std::string& error) {
+    std::unique_ptr<fib> f(new fib());
+    f->generation_ = generation;
+    for (const auto& [name, p] : ports) {
+        if (p.id < max_ports) {
+            f->ports_[p.id] = p;
+        }
+    }
+    auto port_id = [&](const std::string& name) -> uint16_t {
+        auto it = ports.find(name);
+        return it == ports.end() ? no_port : it->second.id;
+    };
+
+    // Neighbours: static ones resolved, gateways unresolved until ARP/NDP.
+    std::map<std::pair<bool, std::array<uint8_t, 16>>, uint32_t> neighbor_index;
+    auto neighbor_of = [&](const ip_address& a, uint16_t port) {
+        auto [it, fresh] = neighbor_index.emplace(std::make_pair(a.v6, a.bytes),
+                                                  static_cast<uint32_t>(f->neighbors_.size()));
+        if (fresh) {
+            neighbor_entry e;
+            e.port = port;
+            f->neighbors_.push_back(e);
+        }
+        return it->second;
+    };
+    for (const auto& n : router.neighbors) {
+        const uint16_t port = port_id(n.port);
+        if (port == no_port) {
+            error = "neighbor " + to_string(n.address) + ": port '" + n.port + "' was not found";
+            return nullptr;
+        }
+        neighbor_entry& e = f->neighbors_[neighbor_of(n.address, port)];
+        std::memcpy(e.mac.addr_bytes, n.mac.data(), 6);
+        e.port = port;
+        e.resolved = true;
+    }
+
+    std::map<std::tuple<next_hop_kind, uint16_t, uint32_t>, uint32_t> hop_index;
+    auto hop_of = [&](next_hop h) {
+        auto [it, fresh] = hop_index.emplace(std::make_tuple(h.kind, h.port, h.neighbor),
+                                             static_cast<uint32_t>(f->next_hops_.size()));
+        if (fresh) {
+            f->next_hops_.push_back(h);
+        }
+        return it->second;
+    };
+
+    std::size_t n4 = 0;
+    std::size_t n6 = 0;
+    for (const auto& r : router.routes) {
+        (r.prefix.address.v6 ? n6 : n4)++;
+    }
+    const std::string suffix = std::to_string(generation);
+    rte_lpm_config c4{};
+    c4.max_rules = static_cast<uint32_t>(n4 + 16);
+    c4.number_tbl8s = tbl8_groups_v4(router.routes);
+    f->lpm4_ = rte_lpm_create(("fib4_" + suffix).c_str(), SOCKET_ID_ANY, &c4);
+    rte_lpm6_config c6{};
+    c6.max_rules = static_cast<uint32_t>(n6 + 16);
+    c6.number_tbl8s = tbl8_groups_v6(router.routes);
+    f->lpm6_ = rte_lpm6_create(("fib6_" + suffix).c_str(), SOCKET_ID_ANY, &c6);
+    if (f->lpm4_ == nullptr || f->lpm6_ == nullptr) {
+        error = std::string("cannot create the route tables (") + rte_strerror(rte_errno) +
+                "): rte_lpm needs about 70 MB for IPv4 alone; give EAL more memory (-m) or "
+                "hugepages";
+        return nullptr;
+    }
+
+    for (const auto& r : router.routes) {
+        next_hop h;
+        h.kind = r.kind;
+        h.port = port_id(r.port);
+        if (h.port == no_port) {
+            error = "route " + to_string(r.prefix) + ": port '" + r.port + "' was not found";
+            return nullptr;
+        }
+        if (r.kind == next_hop_kind::forward) {
+            h.neighbor = neighbor_of(*r.gateway, h.port);
+        }
+        const uint32_t index = hop_of(h);
+        const bool v6 = r.prefix.address.v6;
+        if (r.prefix.length == 0) {
+            (v6 ? f->default6_ : f->default4_) = static_cast<int32_t>(index);
+        } else if (v6) {
+            if (rte_lpm6_add(f->lpm6_, r.prefix.address.bytes.data(), r.prefix.length, index) !=
+                0) {
+                error =
+                    "route " + to_string(r.prefix) + ": rte_lpm6_add failed (out of tbl8 groups?)";
+                return nullptr;
+            }
+        } else if (rte_lpm_add(f->lpm4_, r.prefix.address.v4_host(), r.prefix.length, index) != 0) {
+            error = "route " + to_string(r.prefix) + ": rte_lpm_add failed (out of tbl8 groups?)";
+            return nullptr;
+        }
+        (v6 ? f->routes6_ : f->routes4_)++;
+    }
+
+    // Exact-match tables for directly connected destinations.
+    rte_hash_parameters hp{};
+    const std::string name4 = "nb4_" + suffix;
+    const std::string name6 = "nb6_" + suffix;
+    hp.entries = static_cast<uint32_t>(std::max<std::size_t>(64, neighbor_index.size() * 2));
+    hp.hash_func = rte_jhash;
+    hp.socket_id = SOCKET_ID_ANY;
+    hp.name = name4.c_str();
+    hp.key_len = 4;
+    f->neigh4_ = rte_hash_create(&hp);
+    hp.name = name6.c_str();
+    hp.key_len = 16;
+    f->neigh6_ = rte_hash_create(&hp);
+    if (f->neigh4_ == nullptr || f->neigh6_ == nullptr) {
+        error = std::string("cannot create the neighbour tables: ") + rte_strerror(rte_errno);
+        return nullptr;
+    }
+    for (const auto& [key, index] : neighbor_index) {
+        rte_hash* h = key.first ? f->neigh6_ : f->neigh4_;
+        void* data = reinterpret_cast<void*>(static_cast<uintptr_t>(index));
+        if (rte_hash_add_key_data(h, key.second.data(), data) != 0) {
+            error = "cannot add a neighbour to its table";
+            return nullptr;
+        }
+    }
+    return f;
+}
+
+fib::~fib() {
+    rte_lpm_free(lpm4_);
+    rte_lpm6_free(lpm6_);
+    rte_hash_free(neigh4_);
+    rte_hash_free(neigh6_);
+}
+
+fib_store::~fib_store() = default;
+
+void fib_store::publish(std::unique_ptr<fib> next, unsigned caller_thread) {
+    current_.store(next.get(), std::memory_order_release);
+    if (qsbr_ != nullptr && owned_) {
+        rte_rcu_qsbr_synchronize(qsbr_, caller_thread);
+    }
+    owned_ = std::move(next);
+}
+
+}  // namespace dpdk_app

@@ -1,0 +1,141 @@
+// The forwarding information base of router mode: an immutable object built
+// from the configuration (interfaces, static routes, static neighbours) and
+// published to the workers by an atomic pointer swap with an RCU grace
+// period (rte_rcu_qsbr) before the old one is freed.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_lpm.h>
+#include <rte_lpm6.h>
+#include <rte_rcu_qsbr.h>
+
+#include "config/config.hpp"
+#include "io/port.hpp"
+#include "pipeline/counters.hpp"
+
+namespace dpdk_app {
+
+enum class next_hop_kind : uint8_t {
+    forward,    // via a gateway: the neighbour is known in advance
+    connected,  // the destination itself is the neighbour
+    local,      // one of the appliance's own addresses
+};
+
+struct next_hop {
+    next_hop_kind kind = next_hop_kind::forward;
+    uint16_t port = no_port;
+    uint32_t neighbor = 0;  // index into fib::neighbors (forward only)
+};
+
+struct neighbor_entry {
+    rte_ether_addr mac{};
+    uint16_t port = no_port;
+    bool resolved = false;
+};
+
+struct fib_port {
+    uint16_t id = no_port;
+    rte_ether_addr mac{};
+    uint16_t mtu = 1500;  // L3 bytes
+};
+
+// A route with its egress decided, before any table exists (no EAL needed).
+struct resolved_route {
+    ip_prefix prefix;
+    next_hop_kind kind = next_hop_kind::forward;
+    std::string port;
+    std::optional<ip_address> gateway;
+};
+
+struct resolved_neighbor {
+    ip_address address;
+    mac_address mac{};
+    std::string port;
+};
+
+struct resolved_router {
+    std::vector<resolved_route> routes;  // connected, local and static routes
+    std::vector<resolved_neighbor> neighbors;
+};
+
+// Derives connected and local routes from the interfaces and decides the
+// egress interface of every static route and neighbour. Appends one error
+// per problem (route whose gateway is on no interface subnet, duplicate
+// prefix, mixed address families, ...).
+resolved_router resolve_router(const router_config& config, const std::string& source,
+                               std::vector<config_error>& errors);
+
+class fib {
+  public:
+    // Builds the tables. ports maps port names to ids, MACs and MTUs.
+    // generation numbers the tables' names. On failure returns nullptr and
+    // sets error.
+    static std::unique_ptr<fib> build(const resolved_router& router,
+                                      const std::map<std::string, fib_port>& ports,
+                                      uint64_t generation, std::string& error);
+    ~fib();
+    fib(const fib&) = delete;
+    fib& operator=(const fib&) = delete;
+
+    rte_lpm* lpm4() const noexcept { return lpm4_; }
+    rte_lpm6* lpm6() const noexcept { return lpm6_; }
+    // Next hop of ::/0 and 0.0.0.0/0 (LPM depths start at 1), or -1.
+    int32_t default4() const noexcept { return default4_; }
+    int32_t default6() const noexcept { return default6_; }
+    const next_hop& hop(uint32_t index) const noexcept { return next_hops_[index]; }
+    const neighbor_entry& neighbor(uint32_t index) const noexcept { return neighbors_[index]; }
+    // Neighbour index of a directly connected destination, or -1.
+    rte_hash* neighbors4() const noexcept { return neigh4_; }  // key: IPv4, network order
+    rte_hash* neighbors6() const noexcept { return neigh6_; }  // key: 16 bytes
+    const fib_port& port(uint16_t id) const noexcept { return ports_[id]; }
+
+    uint64_t generation() const noexcept { return generation_; }
+    std::size_t routes4() const noexcept { return routes4_; }
+    std::size_t routes6() const noexcept { return routes6_; }
+
+  private:
+    fib() = default;
+
+    rte_lpm* lpm4_ = nullptr;
+    rte_lpm6* lpm6_ = nullptr;
+    rte_hash* neigh4_ = nullptr;
+    rte_hash* neigh6_ = nullptr;
+    int32_t default4_ = -1;
+    int32_t default6_ = -1;
+    std::vector<next_hop> next_hops_;
+    std::vector<neighbor_entry> neighbors_;
+    std::array<fib_port, max_ports> ports_{};
+    uint64_t generation_ = 0;
+    std::size_t routes4_ = 0;
+    std::size_t routes6_ = 0;
+};
+
+// Where the workers find the current fib. Readers load it at the top of a
+// burst; the control thread publishes a new one and frees the old one after
+// every registered reader reported a quiescent state.
+class fib_store {
+  public:
+    explicit fib_store(rte_rcu_qsbr* qsbr) noexcept : qsbr_(qsbr) {}
+    ~fib_store();
+
+    const fib* current() const noexcept { return current_.load(std::memory_order_acquire); }
+    // caller_thread: the caller's QSBR thread id if it is itself a reader
+    // (the main lcore running a segment), else RTE_QSBR_THRID_INVALID.
+    void publish(std::unique_ptr<fib> next, unsigned caller_thread);
+
+  private:
+    rte_rcu_qsbr* qsbr_;
+    std::atomic<const fib*> current_{nullptr};
+    std::unique_ptr<fib> owned_;
+};
+
+}  // namespace dpdk_app

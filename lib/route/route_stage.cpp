@@ -1,0 +1,214 @@
+#include "route/route_stage.hpp"
+
+#include <cstring>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+
+#include "packet/checksum.hpp"
+#include "packet/meta.hpp"
+
+namespace dpdk_app {
+
+namespace {
+
+constexpr uint32_t lpm_hit = RTE_LPM_LOOKUP_SUCCESS;
+constexpr uint32_t lpm_value_mask = 0x00ffffff;
+
+// RFC 1812 5.3.7 and 4.2.2.11: sources a router must not forward from.
+bool martian_source4(uint32_t src_host) noexcept {
+    const uint32_t first = src_host >> 24;
+    return first == 0 || first == 127 || first >= 224;  // 0/8, 127/8, multicast, class E, bcast
+}
+
+bool martian_destination4(uint32_t dst_host) noexcept {
+    const uint32_t first = dst_host >> 24;
+    return first == 0 || first == 127 || first >= 224 || (dst_host >> 16) == 0xa9fe;  // 169.254/16
+}
+
+bool martian_source6(const uint8_t* a) noexcept {
+    static constexpr uint8_t zero[16] = {};
+    if (a[0] == 0xff) {
+        return true;  // multicast
+    }
+    if (std::memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1)) {
+        return true;  // :: and ::1
+    }
+    return false;
+}
+
+bool martian_destination6(const uint8_t* a) noexcept {
+    static constexpr uint8_t zero[16] = {};
+    if (a[0] == 0xff) {
+        return true;  // multicast is not routed
+    }
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) {
+        return true;  // fe80::/10 link-local must not be forwarded (RFC 4291)
+    }
+    return std::memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1);
+}
+
+}  // namespace
+
+void route_stage::process(burst& b, stage_context& ctx) noexcept {
+    const fib* f = store_.current();
+    const uint16_t n = b.count;
+
+    // 1. Sort out what is not routable and gather the lookup keys.
+    std::array<drop_reason, max_burst> verdict;  // meaningful where !ok[i]
+    std::array<bool, max_burst> ok{};
+    std::array<int32_t, max_burst> hop;
+    std::array<uint32_t, max_burst> ips4;
+    std::array<uint16_t, max_burst> at4;
+    uint8_t ips6[max_burst][RTE_LPM6_IPV6_ADDR_SIZE];
+    std::array<uint16_t, max_burst> at6;
+    uint16_t n4 = 0;
+    uint16_t n6 = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        const packet_meta& pm = *meta_of(b.pkts[i]);
+        if (pm.vlan_count != 0) {
+            verdict[i] = drop_reason::vlan_not_routed;
+            continue;
+        }
+        if (pm.l3 == l3_kind::ipv4) {
+            const uint32_t src = rte_be_to_cpu_32(meta_src_ipv4(pm));
+            const uint32_t dst = rte_be_to_cpu_32(meta_dst_ipv4(pm));
+            if (martian_source4(src)) {
+                verdict[i] = drop_reason::martian_source;
+            } else if (martian_destination4(dst)) {
+                verdict[i] = drop_reason::martian_destination;
+            } else {
+                ips4[n4] = dst;
+                at4[n4++] = i;
+                ok[i] = true;
+            }
+        } else if (pm.l3 == l3_kind::ipv6) {
+            if (martian_source6(pm.src_addr)) {
+                verdict[i] = drop_reason::martian_source;
+            } else if (martian_destination6(pm.dst_addr)) {
+                verdict[i] = drop_reason::martian_destination;
+            } else {
+                std::memcpy(ips6[n6], pm.dst_addr, 16);
+                at6[n6++] = i;
+                ok[i] = true;
+            }
+        } else {
+            verdict[i] =
+                pm.l3 == l3_kind::arp ? drop_reason::arp_to_responder : drop_reason::not_ip;
+        }
+    }
+
+    // 2. Bulk lookups.
+    if (n4 > 0) {
+        std::array<uint32_t, max_burst> res;
+        rte_lpm_lookup_bulk(f->lpm4(), ips4.data(), res.data(), n4);
+        for (uint16_t k = 0; k < n4; ++k) {
+            hop[at4[k]] = (res[k] & lpm_hit) != 0 ? static_cast<int32_t>(res[k] & lpm_value_mask)
+                                                  : f->default4();
+        }
+    }
+    if (n6 > 0) {
+        std::array<int32_t, max_burst> res;
+        rte_lpm6_lookup_bulk_func(f->lpm6(), ips6, res.data(), n6);
+        for (uint16_t k = 0; k < n6; ++k) {
+            hop[at6[k]] = res[k] >= 0 ? res[k] : f->default6();
+        }
+    }
+
+    // 3. Decide per packet; gather connected destinations for one bulk
+    //    neighbour lookup per family.
+    std::array<uint32_t, max_burst> neighbor;
+    std::array<const void*, max_burst> keys4;
+    std::array<uint16_t, max_burst> conn4;
+    std::array<const void*, max_burst> keys6;
+    std::array<uint16_t, max_burst> conn6;
+    uint16_t c4 = 0;
+    uint16_t c6 = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        if (!ok[i]) {
+            continue;
+        }
+        packet_meta& pm = *meta_of(b.pkts[i]);
+        ok[i] = false;
+        if (hop[i] < 0) {
+            verdict[i] = drop_reason::no_route;
+            continue;
+        }
+        const next_hop& h = f->hop(static_cast<uint32_t>(hop[i]));
+        if (h.kind == next_hop_kind::local) {
+            verdict[i] = drop_reason::for_us;
+            continue;
+        }
+        if (pm.ttl <= 1) {
+            verdict[i] = drop_reason::ttl_exceeded;
+            continue;
+        }
+        if (pm.l3_total > f->port(h.port).mtu) {
+            verdict[i] = drop_reason::mtu_exceeded;
+            continue;
+        }
+        ok[i] = true;
+        if (h.kind == next_hop_kind::forward) {
+            neighbor[i] = h.neighbor;
+        } else if (pm.l3 == l3_kind::ipv4) {
+            keys4[c4] = pm.dst_addr;
+            conn4[c4++] = i;
+        } else {
+            keys6[c6] = pm.dst_addr;
+            conn6[c6++] = i;
+        }
+    }
+    auto resolve = [&](rte_hash* h, std::array<const void*, max_burst>& keys,
+                       std::array<uint16_t, max_burst>& at, uint16_t count) {
+        if (count == 0) {
+            return;
+        }
+        std::array<void*, max_burst> data;
+        uint64_t hits = 0;
+        rte_hash_lookup_bulk_data(h, keys.data(), count, &hits, data.data());
+        for (uint16_t k = 0; k < count; ++k) {
+            if ((hits >> k & 1) != 0) {
+                neighbor[at[k]] = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[k]));
+            } else {
+                ok[at[k]] = false;
+                verdict[at[k]] = drop_reason::neighbor_unresolved;
+            }
+        }
+    };
+    resolve(f->neighbors4(), keys4, conn4, c4);
+    resolve(f->neighbors6(), keys6, conn6, c6);
+
+    // 4. Rewrite and keep, or drop with the verdict.
+    uint16_t kept = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = b.pkts[i];
+        if (!ok[i]) {
+            ctx.drop(m, verdict[i]);
+            continue;
+        }
+        const neighbor_entry& nb = f->neighbor(neighbor[i]);
+        if (!nb.resolved) {
+            ctx.drop(m, drop_reason::neighbor_unresolved);
+            continue;
+        }
+        packet_meta& pm = *meta_of(m);
+        const uint32_t frame = static_cast<uint32_t>(pm.l2_len) + pm.l3_total;
+        if (m->pkt_len > frame) {
+            rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - frame));  // Ethernet padding
+        }
+        auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+        if (pm.l3 == l3_kind::ipv4) {
+            ipv4_decrement_ttl(rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pm.l2_len));
+        } else {
+            rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, pm.l2_len)->hop_limits--;
+        }
+        pm.ttl--;
+        eth->dst_addr = nb.mac;
+        eth->src_addr = f->port(nb.port).mac;
+        m->port = nb.port;
+        b.pkts[kept++] = m;
+    }
+    b.count = kept;
+}
+
+}  // namespace dpdk_app

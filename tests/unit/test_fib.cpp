@@ -1,0 +1,462 @@
+// Router tables: route resolution, routes files, addresses, the incremental
+// checksum, and rte_lpm / rte_lpm6 lookups checked against a brute-force
+// longest-prefix match on random routes and addresses.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+
+#include <rte_ip.h>
+#include <rte_malloc.h>
+
+#include "config/config.hpp"
+#include "eal_env.hpp"
+#include "packet/checksum.hpp"
+#include "route/fib.hpp"
+#include "route/ip.hpp"
+
+using namespace dpdk_app;
+using ::testing::HasSubstr;
+
+namespace {
+
+ip_prefix pfx(const char* text) {
+    std::string why;
+    auto p = parse_ip_prefix(text, false, why);
+    EXPECT_TRUE(p.has_value()) << text << ": " << why;
+    return p.value_or(ip_prefix{});
+}
+
+ip_address addr(const char* text) {
+    auto a = parse_ip_address(text);
+    EXPECT_TRUE(a.has_value()) << text;
+    return a.value_or(ip_address{});
+}
+
+std::vector<std::string> messages(const std::vector<config_error>& errors) {
+    std::vector<std::string> m;
+    for (const auto& e : errors) {
+        m.push_back(e.to_string());
+    }
+    return m;
+}
+
+TEST(ip, parses_and_masks) {
+    EXPECT_EQ(to_string(pfx("192.0.2.0/24")), "192.0.2.0/24");
+    EXPECT_EQ(to_string(pfx("2001:db8::/32")), "2001:db8::/32");
+    EXPECT_EQ(to_string(pfx("0.0.0.0/0")), "0.0.0.0/0");
+    EXPECT_EQ(to_string(masked(addr("192.0.2.77"), 26).address), "192.0.2.64");
+    EXPECT_EQ(to_string(masked(addr("2001:db8:ffff::1"), 36).address), "2001:db8:f000::");
+    EXPECT_TRUE(pfx("192.0.2.0/24").contains(addr("192.0.2.255")));
+    EXPECT_FALSE(pfx("192.0.2.0/24").contains(addr("192.0.3.0")));
+    EXPECT_FALSE(pfx("0.0.0.0/0").contains(addr("::1")));
+    EXPECT_EQ(addr("10.1.2.3").v4_host(), 0x0a010203u);
+}
+
+TEST(ip, rejects_bad_prefixes_with_reasons) {
+    std::string why;
+    EXPECT_FALSE(parse_ip_prefix("192.0.2.1/24", false, why));
+    EXPECT_EQ(why, "'192.0.2.1/24' has host bits set (did you mean 192.0.2.0/24?)");
+    EXPECT_TRUE(parse_ip_prefix("192.0.2.1/24", true, why));
+    EXPECT_FALSE(parse_ip_prefix("192.0.2.0/33", false, why));
+    EXPECT_EQ(why, "prefix length must be 0..32, got '33'");
+    EXPECT_FALSE(parse_ip_prefix("2001:db8::/129", false, why));
+    EXPECT_EQ(why, "prefix length must be 0..128, got '129'");
+    EXPECT_FALSE(parse_ip_prefix("192.0.2.0", false, why));
+    EXPECT_THAT(why, HasSubstr("expected an address/length prefix"));
+    EXPECT_FALSE(parse_ip_prefix("300.0.0.0/8", false, why));
+    EXPECT_EQ(why, "'300.0.0.0' is not an IPv4 or IPv6 address");
+    EXPECT_FALSE(parse_ip_prefix("10.0.0.0/x", false, why));
+    EXPECT_FALSE(parse_ip_prefix("10.0.0.0/", false, why));
+}
+
+TEST(mac, parses_and_prints) {
+    auto m = parse_mac("02:00:5e:10:00:ff");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(to_string(*m), "02:00:5e:10:00:ff");
+    EXPECT_FALSE(parse_mac("02:00:5e:10:00"));
+    EXPECT_FALSE(parse_mac("02-00-5e-10-00-ff"));
+    EXPECT_FALSE(parse_mac("02:00:5e:10:00:fg"));
+}
+
+TEST(routes_file, parses_lines_and_reports_errors_by_line) {
+    std::vector<route_config> routes;
+    std::vector<config_error> errors;
+    parse_routes_text(
+        "# comment\n"
+        "198.51.100.0/24 via 192.0.2.2\n"
+        "\n"
+        "203.0.113.0/24 dev net_tap1   # connected\n"
+        "2001:db8:5::/48 via 2001:db8::2 dev net_tap0\n"
+        "10.0.0.1/8 via 192.0.2.2\n"
+        "10.0.0.0/8 via nowhere\n"
+        "10.0.0.0/8 through 192.0.2.2\n"
+        "10.0.0.0/8 via\n",
+        "routes.txt", routes, errors);
+    ASSERT_EQ(routes.size(), 3u);
+    EXPECT_EQ(to_string(routes[0].prefix), "198.51.100.0/24");
+    EXPECT_EQ(to_string(*routes[0].via), "192.0.2.2");
+    EXPECT_EQ(routes[0].origin, "routes.txt:2:1");
+    EXPECT_FALSE(routes[1].via);
+    EXPECT_EQ(routes[1].port, "net_tap1");
+    EXPECT_EQ(routes[2].port, "net_tap0");
+    EXPECT_THAT(messages(errors),
+                ::testing::ElementsAre(
+                    "routes.txt:6:1: '10.0.0.1/8' has host bits set (did you mean 10.0.0.0/8?)",
+                    "routes.txt:7:1: 'nowhere' is not an IPv4 or IPv6 address",
+                    "routes.txt:8:1: unknown word 'through' (expected via or dev)",
+                    "routes.txt:9:1: expected PREFIX [via ADDRESS] [dev PORT]"));
+}
+
+ip_prefix iface_addr(const char* text) {
+    std::string why;
+    auto p = parse_ip_prefix(text, true, why);
+    EXPECT_TRUE(p.has_value()) << text << ": " << why;
+    return p.value_or(ip_prefix{});
+}
+
+router_config two_interfaces() {
+    router_config c;
+    interface_config a;
+    a.port = "p0";
+    a.addresses = {iface_addr("192.0.2.1/24"), iface_addr("2001:db8:1::1/64")};
+    interface_config b;
+    b.port = "p1";
+    b.addresses = {iface_addr("198.51.100.1/24")};
+    c.interfaces = {a, b};
+    return c;
+}
+
+TEST(resolve_router, derives_connected_and_local_routes) {
+    std::vector<config_error> errors;
+    const auto r = resolve_router(two_interfaces(), "t", errors);
+    EXPECT_TRUE(errors.empty()) << ::testing::PrintToString(messages(errors));
+    ASSERT_EQ(r.routes.size(), 6u);
+    EXPECT_EQ(to_string(r.routes[0].prefix), "192.0.2.0/24");
+    EXPECT_EQ(r.routes[0].kind, next_hop_kind::connected);
+    EXPECT_EQ(to_string(r.routes[1].prefix), "192.0.2.1/32");
+    EXPECT_EQ(r.routes[1].kind, next_hop_kind::local);
+    EXPECT_EQ(to_string(r.routes[3].prefix), "2001:db8:1::1/128");
+    EXPECT_EQ(r.routes[5].port, "p1");
+}
+
+TEST(resolve_router, gateway_picks_the_interface_of_its_subnet) {
+    router_config c = two_interfaces();
+    c.routes.push_back({pfx("203.0.113.0/24"), addr("198.51.100.9"), "", "t:1:1"});
+    c.routes.push_back({pfx("0.0.0.0/0"), addr("192.0.2.254"), "", "t:2:1"});
+    c.routes.push_back({pfx("2001:db8:9::/48"), addr("2001:db8:1::2"), "", "t:3:1"});
+    std::vector<config_error> errors;
+    const auto r = resolve_router(c, "t", errors);
+    ASSERT_TRUE(errors.empty()) << ::testing::PrintToString(messages(errors));
+    ASSERT_EQ(r.routes.size(), 9u);
+    EXPECT_EQ(r.routes[6].port, "p1");
+    EXPECT_EQ(r.routes[7].port, "p0");
+    EXPECT_EQ(r.routes[8].port, "p0");
+    EXPECT_EQ(r.routes[6].kind, next_hop_kind::forward);
+}
+
+TEST(resolve_router, reports_every_bad_route) {
+    router_config c = two_interfaces();
+    c.routes.push_back({pfx("203.0.113.0/24"), addr("10.0.0.1"), "", "t:1:1"});
+    c.routes.push_back({pfx("203.0.113.0/25"), addr("2001:db8:1::2"), "", "t:2:1"});
+    c.routes.push_back({pfx("203.0.113.128/25"), addr("192.0.2.1"), "", "t:3:1"});
+    c.routes.push_back({pfx("203.0.113.64/26"), std::nullopt, "", "t:4:1"});
+    c.routes.push_back({pfx("203.0.113.0/27"), addr("192.0.2.5"), "p7", "t:5:1"});
+    c.routes.push_back({pfx("192.0.2.0/24"), addr("198.51.100.5"), "", "t:6:1"});
+    neighbor_config n;
+    n.address = addr("10.9.9.9");
+    n.where = {7, 1};
+    c.neighbors.push_back(n);
+    std::vector<config_error> errors;
+    resolve_router(c, "t", errors);
+    EXPECT_THAT(
+        messages(errors),
+        ::testing::ElementsAre(
+            "t:1:1: route 203.0.113.0/24: next hop 10.0.0.1 is not inside any interface subnet "
+            "(add port = \"...\" or an interface address covering it)",
+            "t:2:1: route 203.0.113.0/25: next hop 2001:db8:1::2 is not of the prefix's address "
+            "family",
+            "t:3:1: route 203.0.113.128/25: next hop 192.0.2.1 is one of the appliance's own "
+            "addresses",
+            "t:4:1: route 203.0.113.64/26: needs via = \"ADDRESS\" or port = \"NAME\" (directly "
+            "connected)",
+            "t:5:1: route 203.0.113.0/27: port 'p7' has no [[interface]]",
+            "t:6:1: route 192.0.2.0/24 is defined twice (first at interface 'p0')",
+            "t:7:1: neighbor 10.9.9.9 is not inside any interface subnet (add port = \"...\")"));
+}
+
+TEST(checksum, incremental_ttl_update_matches_a_full_recompute) {
+    std::mt19937 rng(42);
+    for (int i = 0; i < 200000; ++i) {
+        alignas(4) uint8_t raw[20];
+        for (auto& b : raw) {
+            b = static_cast<uint8_t>(rng());
+        }
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(raw);
+        ip->version_ihl = 0x45;
+        ip->time_to_live = static_cast<uint8_t>(2 + rng() % 254);
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        ipv4_decrement_ttl(ip);
+        const uint16_t incremental = ip->hdr_checksum;
+        ip->hdr_checksum = 0;
+        const uint16_t full = rte_ipv4_cksum(ip);
+        // Both are valid encodings of the same sum only if equal, except that
+        // one's complement has two zeros: RFC 1624 never yields 0xffff.
+        ASSERT_EQ(incremental, full) << "header " << i;
+        ASSERT_NE(incremental, 0xffff);
+    }
+}
+
+TEST(checksum, rfc1624_corner_case) {
+    // RFC 1624 section 3's example: HC = 0xdd2f, m = 0x5555 -> m' = 0x3285
+    // gives HC' = 0x0000 with eqn. 3 (eqn. 2 would give 0xffff).
+    EXPECT_EQ(checksum_update16(rte_cpu_to_be_16(0xdd2f), rte_cpu_to_be_16(0x5555),
+                                rte_cpu_to_be_16(0x3285)),
+              rte_cpu_to_be_16(0x0000));
+}
+
+// --- LPM against brute force --------------------------------------------
+
+class fib_test : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (unit::dpdk_environment::pool() == nullptr) {
+            GTEST_SKIP() << unit::dpdk_environment::error();
+        }
+    }
+};
+
+std::map<std::string, fib_port> test_ports() {
+    fib_port p0;
+    p0.id = 0;
+    fib_port p1;
+    p1.id = 1;
+    return {{"p0", p0}, {"p1", p1}};
+}
+
+// Random routes via unique gateways (so every route has its own next hop),
+// plus /0 and host routes, overlapping freely.
+resolved_router random_router(bool v6, std::size_t count, std::mt19937& rng) {
+    resolved_router r;
+    const unsigned bits = v6 ? 128 : 32;
+    std::set<std::pair<std::array<uint8_t, 16>, uint8_t>> seen;
+    uint32_t gw = 1;
+    auto add = [&](ip_address a, uint8_t len) {
+        ip_prefix p = masked(a, len);
+        if (!seen.emplace(p.address.bytes, len).second) {
+            return;
+        }
+        resolved_route rr;
+        rr.prefix = p;
+        rr.port = gw % 2 == 0 ? "p0" : "p1";
+        ip_address g;
+        g.v6 = v6;
+        g.bytes[v6 ? 12 : 0] = 100;
+        g.bytes[v6 ? 13 : 1] = static_cast<uint8_t>(gw >> 16);
+        g.bytes[v6 ? 14 : 2] = static_cast<uint8_t>(gw >> 8);
+        g.bytes[v6 ? 15 : 3] = static_cast<uint8_t>(gw);
+        ++gw;
+        rr.gateway = g;
+        r.routes.push_back(rr);
+    };
+    ip_address zero;
+    zero.v6 = v6;
+    add(zero, 0);
+    // A few "hot" regions so that prefixes overlap a lot.
+    std::vector<ip_address> bases;
+    for (int i = 0; i < 8; ++i) {
+        ip_address a;
+        a.v6 = v6;
+        for (unsigned b = 0; b < bits / 8; ++b) {
+            a.bytes[b] = static_cast<uint8_t>(rng());
+        }
+        bases.push_back(a);
+    }
+    while (r.routes.size() < count) {
+        ip_address a = bases[rng() % bases.size()];
+        const unsigned keep = rng() % bits;
+        for (unsigned bit = keep; bit < bits; ++bit) {
+            if (rng() % 2 != 0) {
+                a.bytes[bit / 8] ^= static_cast<uint8_t>(0x80u >> (bit % 8));
+            }
+        }
+        const unsigned pick = rng() % 10;
+        const uint8_t len = static_cast<uint8_t>(pick == 0 ? bits : 1 + rng() % bits);
+        add(a, len);
+    }
+    return r;
+}
+
+// Longest matching route's index, or -1.
+int brute_force(const resolved_router& r, const ip_address& a) {
+    int best = -1;
+    int best_len = -1;
+    for (std::size_t i = 0; i < r.routes.size(); ++i) {
+        const auto& p = r.routes[i].prefix;
+        if (p.contains(a) && p.length > best_len) {
+            best = static_cast<int>(i);
+            best_len = p.length;
+        }
+    }
+    return best;
+}
+
+ip_address random_address(const resolved_router& r, bool v6, std::mt19937& rng) {
+    ip_address a;
+    a.v6 = v6;
+    const unsigned bits = v6 ? 128 : 32;
+    if (rng() % 4 != 0) {  // mostly near a route
+        a = r.routes[rng() % r.routes.size()].prefix.address;
+        const unsigned flip_from = rng() % (bits + 1);
+        for (unsigned bit = flip_from; bit < bits; ++bit) {
+            if (rng() % 2 != 0) {
+                a.bytes[bit / 8] ^= static_cast<uint8_t>(0x80u >> (bit % 8));
+            }
+        }
+        return a;
+    }
+    for (unsigned b = 0; b < bits / 8; ++b) {
+        a.bytes[b] = static_cast<uint8_t>(rng());
+    }
+    return a;
+}
+
+TEST_F(fib_test, ipv4_lookups_match_brute_force) {
+    std::mt19937 rng(4);
+    const resolved_router r = random_router(false, 3000, rng);
+    std::string error;
+    auto f = fib::build(r, test_ports(), 9001, error);
+    ASSERT_TRUE(f) << error;
+    EXPECT_EQ(f->routes4(), r.routes.size());
+    std::array<uint32_t, 32> ips;
+    std::array<uint32_t, 32> res;
+    std::array<ip_address, 32> addrs;
+    for (int round = 0; round < 1000; ++round) {
+        for (std::size_t k = 0; k < ips.size(); ++k) {
+            addrs[k] = random_address(r, false, rng);
+            ips[k] = addrs[k].v4_host();
+        }
+        rte_lpm_lookup_bulk(f->lpm4(), ips.data(), res.data(), ips.size());
+        for (std::size_t k = 0; k < ips.size(); ++k) {
+            const int expect = brute_force(r, addrs[k]);
+            ASSERT_GE(expect, 0);  // 0.0.0.0/0 matches everything
+            const auto& want = r.routes[static_cast<std::size_t>(expect)].prefix;
+            int32_t got = (res[k] & RTE_LPM_LOOKUP_SUCCESS) != 0
+                              ? static_cast<int32_t>(res[k] & 0x00ffffff)
+                              : f->default4();
+            int32_t want_hop = f->default4();
+            if (want.length > 0) {
+                uint32_t nh = 0;
+                ASSERT_EQ(
+                    rte_lpm_is_rule_present(f->lpm4(), want.address.v4_host(), want.length, &nh),
+                    1);
+                want_hop = static_cast<int32_t>(nh);
+            }
+            ASSERT_EQ(got, want_hop) << to_string(addrs[k]) << " should match " << to_string(want);
+        }
+    }
+}
+
+TEST_F(fib_test, ipv6_lookups_match_brute_force) {
+    std::mt19937 rng(6);
+    const resolved_router r = random_router(true, 2000, rng);
+    std::string error;
+    auto f = fib::build(r, test_ports(), 9002, error);
+    ASSERT_TRUE(f) << error;
+    EXPECT_EQ(f->routes6(), r.routes.size());
+    uint8_t ips[32][RTE_LPM6_IPV6_ADDR_SIZE];
+    std::array<int32_t, 32> res;
+    std::array<ip_address, 32> addrs;
+    for (int round = 0; round < 300; ++round) {
+        for (std::size_t k = 0; k < 32; ++k) {
+            addrs[k] = random_address(r, true, rng);
+            std::memcpy(ips[k], addrs[k].bytes.data(), 16);
+        }
+        rte_lpm6_lookup_bulk_func(f->lpm6(), ips, res.data(), 32);
+        for (std::size_t k = 0; k < 32; ++k) {
+            const int expect = brute_force(r, addrs[k]);
+            ASSERT_GE(expect, 0);
+            const auto& want = r.routes[static_cast<std::size_t>(expect)].prefix;
+            const int32_t got = res[k] >= 0 ? res[k] : f->default6();
+            int32_t want_hop = f->default6();
+            if (want.length > 0) {
+                uint32_t nh = 0;
+                ASSERT_EQ(rte_lpm6_is_rule_present(f->lpm6(),
+                                                   const_cast<uint8_t*>(want.address.bytes.data()),
+                                                   want.length, &nh),
+                          1);
+                want_hop = static_cast<int32_t>(nh);
+            }
+            ASSERT_EQ(got, want_hop) << to_string(addrs[k]) << " should match " << to_string(want);
+        }
+    }
+}
+
+TEST_F(fib_test, next_hops_and_neighbours) {
+    router_config c = two_interfaces();
+    c.routes.push_back({pfx("203.0.113.0/24"), addr("198.51.100.9"), "", "t:1:1"});
+    c.routes.push_back({pfx("198.18.0.0/15"), addr("198.51.100.9"), "", "t:2:1"});
+    neighbor_config n;
+    n.address = addr("198.51.100.9");
+    n.mac = {2, 0, 0, 0, 0, 9};
+    c.neighbors.push_back(n);
+    std::vector<config_error> errors;
+    const auto r = resolve_router(c, "t", errors);
+    ASSERT_TRUE(errors.empty());
+    std::string error;
+    auto f = fib::build(r, test_ports(), 9003, error);
+    ASSERT_TRUE(f) << error;
+    uint32_t a = 0;
+    uint32_t b = 0;
+    ASSERT_EQ(rte_lpm_lookup(f->lpm4(), addr("203.0.113.7").v4_host(), &a), 0);
+    ASSERT_EQ(rte_lpm_lookup(f->lpm4(), addr("198.19.1.1").v4_host(), &b), 0);
+    EXPECT_EQ(a, b) << "two routes via one gateway share one next hop";
+    const next_hop& h = f->hop(a);
+    EXPECT_EQ(h.kind, next_hop_kind::forward);
+    EXPECT_EQ(h.port, 1);
+    EXPECT_TRUE(f->neighbor(h.neighbor).resolved);
+    EXPECT_EQ(f->neighbor(h.neighbor).mac.addr_bytes[5], 9);
+    uint32_t local = 0;
+    ASSERT_EQ(rte_lpm_lookup(f->lpm4(), addr("192.0.2.1").v4_host(), &local), 0);
+    EXPECT_EQ(f->hop(local).kind, next_hop_kind::local);
+    // The static neighbour is also found for connected destinations.
+    const ip_address nb = addr("198.51.100.9");
+    void* data = nullptr;
+    EXPECT_GE(rte_hash_lookup_data(f->neighbors4(), nb.bytes.data(), &data), 0);
+    EXPECT_EQ(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data)), h.neighbor);
+    const ip_address unknown = addr("198.51.100.10");
+    EXPECT_LT(rte_hash_lookup_data(f->neighbors4(), unknown.bytes.data(), &data), 0);
+}
+
+TEST_F(fib_test, store_publishes_and_frees_after_grace_period) {
+    const std::size_t size = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
+    auto* qs = static_cast<rte_rcu_qsbr*>(rte_zmalloc("unit_qsbr", size, RTE_CACHE_LINE_SIZE));
+    ASSERT_NE(qs, nullptr);
+    ASSERT_EQ(rte_rcu_qsbr_init(qs, RTE_MAX_LCORE), 0);
+    {
+        fib_store store(qs);
+        EXPECT_EQ(store.current(), nullptr);
+        std::vector<config_error> errors;
+        const auto r = resolve_router(two_interfaces(), "t", errors);
+        std::string error;
+        auto f1 = fib::build(r, test_ports(), 9004, error);
+        ASSERT_TRUE(f1) << error;
+        const fib* first = f1.get();
+        store.publish(std::move(f1), RTE_QSBR_THRID_INVALID);
+        EXPECT_EQ(store.current(), first);
+        auto f2 = fib::build(r, test_ports(), 9005, error);
+        ASSERT_TRUE(f2) << error;
+        const fib* second = f2.get();
+        // No reader is registered, so the grace period ends at once.
+        store.publish(std::move(f2), RTE_QSBR_THRID_INVALID);
+        EXPECT_EQ(store.current(), second);
+        EXPECT_EQ(store.current()->generation(), 9005u);
+    }
+    rte_free(qs);
+}
+
+}  // namespace
