@@ -53,15 +53,18 @@ inline const uint8_t* bytes_at(const rte_mbuf* m, uint32_t off, uint32_t len,
     return static_cast<const uint8_t*>(rte_pktmbuf_read(m, off, len, buf));
 }
 
-// RFC 1071: the one's complement sum over a correct header is 0xFFFF. The
-// sum does not depend on the byte order of the words.
+// RFC 1071: the one's complement sum over a correct header is 0xFFFF. It
+// may be summed in 32-bit words and folded, in either byte order. len is a
+// multiple of 4 (IHL * 4).
 inline bool ipv4_checksum_ok(const uint8_t* hdr, uint32_t len) noexcept {
-    uint32_t sum = 0;
-    for (uint32_t i = 0; i < len; i += 2) {
-        uint16_t w;
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < len; i += 4) {
+        uint32_t w;
         std::memcpy(&w, hdr + i, sizeof w);
         sum += w;
     }
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     return sum == 0xffff;

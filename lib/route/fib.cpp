@@ -284,7 +284,9 @@ std::unique_ptr<fib> fib::build(const resolved_router& router,
     for (const auto& [key, index] : neighbor_index) {
         rte_hash* h = key.first ? f->neigh6_ : f->neigh4_;
         void* data = reinterpret_cast<void*>(static_cast<uintptr_t>(index));
-        if (rte_hash_add_key_data(h, key.second.data(), data) != 0) {
+        alignas(8) uint8_t aligned[16];  // rte_jhash reads 32-bit words
+        std::memcpy(aligned, key.second.data(), sizeof aligned);
+        if (rte_hash_add_key_data(h, aligned, data) != 0) {
             error = "cannot add a neighbour to its table";
             return nullptr;
         }

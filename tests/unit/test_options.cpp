@@ -268,3 +268,22 @@ TEST(wants_no_huge, detects_the_exact_flag) {
 
 }  // namespace
 }  // namespace dpdk_app
+
+namespace dpdk_app {
+namespace {
+
+TEST(parse_app_options, flags_take_no_value) {
+    EXPECT_EQ(parse_error({"--quiet=1"}), "option --quiet takes no value");
+    EXPECT_EQ(parse_error({"--check-config=x"}), "option --check-config takes no value");
+    EXPECT_EQ(parse_error({"--help=yes"}), "option --help takes no value");
+}
+
+TEST(parse_app_options, duration_must_be_finite) {
+    EXPECT_EQ(parse_error({"--duration", "inf"}),
+              "--duration: expected a number of seconds >= 0, got 'inf'");
+    EXPECT_EQ(parse_error({"--duration", "nan"}),
+              "--duration: expected a number of seconds >= 0, got 'nan'");
+}
+
+}  // namespace
+}  // namespace dpdk_app

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <rte_bus_vdev.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
@@ -326,7 +327,9 @@ TEST_F(segment_test, single_segment_rx_bridge_tx_forwards_everything_unchanged) 
     EXPECT_THAT(seg.stage_names(), ElementsAre("rx", "bridge", "tx"));
 
     // Round robin over a and b: a gives 32, 32, 32, 4 and b 32, 5.
+    const uint64_t tsc_before = rte_rdtsc();
     EXPECT_EQ(step_until_idle(seg), 6u);
+    const uint64_t tsc_spent = rte_rdtsc() - tsc_before;
 
     EXPECT_EQ(transmitted(b), range(0, 100));
     EXPECT_EQ(transmitted(a), range(1000, 37));
@@ -350,6 +353,12 @@ TEST_F(segment_test, single_segment_rx_bridge_tx_forwards_everything_unchanged) 
     }
     EXPECT_GT(c.stages[0].cycles.get(), 0u);
     EXPECT_GT(c.stages[2].cycles.get(), 0u);
+    // Each stage is charged only cycles spent in these steps.
+    uint64_t charged = 0;
+    for (std::size_t slot = 0; slot < 3; ++slot) {
+        charged += c.stages[slot].cycles.get();
+    }
+    EXPECT_LE(charged, tsc_spent);
     EXPECT_EQ(c.stages[3].bursts.get(), 0u);  // no fourth stage
     EXPECT_FALSE(seg.done());
 }
@@ -998,6 +1007,25 @@ TEST_F(segment_test, start_port_rejects_more_lanes_than_queues) {
     EXPECT_EQ(start_port(plan, 2, pool_),
               "port " + std::to_string(a.id) + " (" + a.name +
                   "): dataplane.lanes = 2 but the device has 1 RX and 1 TX queues");
+}
+
+// The ring PMD can scatter RX and send chained mbufs, and has no frame size
+// limit: start_port takes jumbo frames (MTU 9000) as chains of 2 KiB mbufs.
+TEST_F(segment_test, start_port_enables_jumbo_frames_where_the_device_scatters) {
+    test_port& a = make_port();
+    rte_eth_dev_info info{};
+    ASSERT_EQ(rte_eth_dev_info_get(a.id, &info), 0);
+    ASSERT_NE(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER, 0u);
+    ASSERT_NE(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS, 0u);
+    port_plan plan{a.id, a.name, a.id, 1024, 1024, true};
+    ASSERT_EQ(start_port(plan, 1, pool_), "");
+    rte_eth_conf conf{};
+    ASSERT_EQ(rte_eth_dev_conf_get(a.id, &conf), 0);
+    EXPECT_NE(conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER, 0u);
+    EXPECT_NE(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS, 0u);
+    uint16_t mtu = 0;
+    ASSERT_EQ(rte_eth_dev_get_mtu(a.id, &mtu), 0);
+    EXPECT_EQ(mtu, 9000);
 }
 
 TEST_F(segment_test, start_port_on_a_missing_device) {
