@@ -533,6 +533,7 @@ int run(int argc, char** argv) {
         po.ring_size = rc.config.ring_size;
         po.ring_full = rc.config.ring_full;
         po.tx_retries = rc.config.tx_retries;
+        po.timing_sample = rc.config.timing_sample;
         po.idle_sleep_us = rc.config.idle_sleep_auto ? (lcores_share_cpus(where) ? 20 : 0)
                                                      : rc.config.idle_sleep_us;
         if (where.lane_lcores.size() == 1 && where.lane_lcores[0].size() == 1 &&

@@ -242,6 +242,12 @@ void read_pipeline(table_reader& top, app_config& c, error_sink& errors) {
         c.ring_full = *p == "drop" ? ring_full_policy::drop : ring_full_policy::backpressure;
     }
     r.integer("tx_retries", c.tx_retries, 0, 1000000);
+    r.integer("timing_sample", c.timing_sample, 0, 1024);
+    if (const toml::node* n = t->get("timing_sample");
+        n && c.timing_sample != 0 && !is_power_of_two(c.timing_sample)) {
+        errors.add(position_of(*n), "pipeline.timing_sample: expected 0 or a power of two, got " +
+                                        std::to_string(c.timing_sample));
+    }
     r.integer("lcores_per_lane", c.lcores_per_lane, 0, 16);
     if (const toml::array* a = r.array("placement")) {
         const auto chain = stage_chain(c.mode);

@@ -75,6 +75,7 @@ struct app_config {
     uint32_t ring_size = 1024;  // entries of each inter-lcore ring (power of two)
     ring_full_policy ring_full = ring_full_policy::backpressure;
     uint32_t tx_retries = 8;
+    uint32_t timing_sample = 16;  // per-stage cycles on 1 burst in N (power of 2), 0 = off
     uint32_t lcores_per_lane = 0;                     // 0 = auto
     std::vector<std::vector<std::string>> placement;  // empty = auto
 

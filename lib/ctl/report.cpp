@@ -62,8 +62,11 @@ std::string to_json(const run_report& r) {
             .field("packets_out", s.packets_out)
             .field("bursts", s.bursts)
             .field("cycles", s.cycles)
+            .field("sampled_packets", s.sampled_packets)
             .field("cycles_per_packet",
-                   s.packets_in > 0 ? static_cast<double>(s.cycles) / s.packets_in : 0.0)
+                   s.sampled_packets > 0
+                       ? static_cast<double>(s.cycles) / static_cast<double>(s.sampled_packets)
+                       : 0.0)
             .end_object();
     }
     j.end_array();

@@ -30,12 +30,15 @@ class counter {
 };
 
 // What one stage on one lcore has seen: packets handed to it, packets it
-// passed on, the bursts it ran and the TSC cycles it spent (per burst).
+// passed on and the bursts it ran (all exact), and the TSC cycles it spent
+// on the sampled bursts with the packets of those bursts
+// (pipeline.timing_sample): cycles / sampled_packets is its cost per packet.
 struct stage_counters {
     counter packets_in;
     counter packets_out;
     counter bursts;
     counter cycles;
+    counter sampled_packets;
 };
 
 // Counters of one segment (the stages one lcore runs for one lane).

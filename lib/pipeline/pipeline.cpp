@@ -76,6 +76,7 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
             w.idle_sleep_us = options.idle_sleep_us;
             w.stop_rx = &p->stop_rx_;
             w.qsbr = p->qsbr_;
+            w.timing_sample = options.timing_sample;
             w.in_ring = in_ring;
             w.upstream = upstream;
             std::vector<std::unique_ptr<stage>> stages;
@@ -210,7 +211,8 @@ pipeline_stats pipeline::stats() const {
         for (std::size_t i = 0; i < names.size(); ++i) {
             const stage_counters& sc = c.stages[i];
             st.stages.push_back({names[i], s->wires().lane, s->wires().lcore, sc.packets_in.get(),
-                                 sc.packets_out.get(), sc.bursts.get(), sc.cycles.get()});
+                                 sc.packets_out.get(), sc.bursts.get(), sc.cycles.get(),
+                                 sc.sampled_packets.get()});
         }
     }
     for (rte_ring* r : rings_) {

@@ -26,7 +26,8 @@ struct pipeline_options {
     uint32_t ring_size = 1024;
     ring_full_policy ring_full = ring_full_policy::backpressure;
     uint32_t tx_retries = 8;
-    uint32_t idle_sleep_us = 0;  // sleep after this many idle polls in a row (0 = spin)
+    uint32_t idle_sleep_us = 0;   // sleep after this many idle polls in a row (0 = spin)
+    uint32_t timing_sample = 16;  // time 1 burst in this many per stage (0 = never)
 };
 
 struct stage_stats {
@@ -36,7 +37,8 @@ struct stage_stats {
     uint64_t packets_in = 0;
     uint64_t packets_out = 0;
     uint64_t bursts = 0;
-    uint64_t cycles = 0;
+    uint64_t cycles = 0;           // over the sampled bursts
+    uint64_t sampled_packets = 0;  // packets of the sampled bursts
 };
 
 struct pipeline_stats {

@@ -19,12 +19,19 @@ segment::segment(const wiring& w, std::vector<std::unique_ptr<stage>> stages)
     }
 }
 
-void segment::account(std::size_t slot, uint16_t in, uint16_t out, uint64_t cycles) noexcept {
+void segment::account(std::size_t slot, uint16_t in, uint16_t out) noexcept {
     stage_counters& c = counters_.stages[slot];
     c.packets_in.add(in);
     c.packets_out.add(out);
     c.bursts.inc();
-    c.cycles.add(cycles);
+}
+
+void segment::charge(std::size_t slot, uint16_t in) noexcept {
+    const uint64_t now = rte_rdtsc();
+    stage_counters& c = counters_.stages[slot];
+    c.cycles.add(now - tsc_);
+    c.sampled_packets.add(in);
+    tsc_ = now;
 }
 
 uint16_t segment::receive(burst& b) noexcept {
@@ -32,13 +39,19 @@ uint16_t segment::receive(burst& b) noexcept {
     if (++next_rx_ == w_.rx_ports.size()) {
         next_rx_ = 0;
     }
-    const uint64_t t0 = rte_rdtsc();
+    timed_ = w_.timing_sample != 0 && (burst_seq_ & (w_.timing_sample - 1)) == 0;
+    const uint64_t t0 = timed_ ? rte_rdtsc() : 0;
     b.count = rte_eth_rx_burst(port, static_cast<uint16_t>(w_.lane), b.pkts.data(), w_.burst_size);
     if (b.count > 0) {
-        tsc_ = rte_rdtsc();  // the first stage is charged from here
+        ++burst_seq_;
+        tsc_ = rte_rdtsc();  // the burst's time; the first stage is charged from here
         counters_.rx.add(b.count);
         counters_.port_rx[port].add(b.count);
-        account(0, b.count, b.count, tsc_ - t0);
+        account(0, b.count, b.count);
+        if (timed_) {
+            counters_.stages[0].cycles.add(tsc_ - t0);
+            counters_.stages[0].sampled_packets.add(b.count);
+        }
     }
     return b.count;
 }
@@ -74,7 +87,10 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
         i = j;
     }
     counters_.forwarded.add(sent_total);
-    account(names_.size() - 1, b.count, sent_total, rte_rdtsc() - tsc_);
+    account(names_.size() - 1, b.count, sent_total);
+    if (timed_) {
+        charge(names_.size() - 1, b.count);
+    }
     b.count = 0;
 }
 
@@ -156,19 +172,22 @@ segment::step_result segment::step_once() noexcept {
             }
             return step_result::idle;
         }
+        timed_ = w_.timing_sample != 0 && (burst_seq_++ & (w_.timing_sample - 1)) == 0;
         tsc_ = rte_rdtsc();
     }
-    // One TSC read per stage boundary: each stage is charged from the end of
-    // the previous one to its own end.
+    // On timed bursts, one TSC read per stage boundary: each stage is
+    // charged from the end of the previous one to its own end.
     stage_context ctx(counters_);
     ctx.now_tsc = tsc_;
     std::size_t slot = w_.rx_ports.empty() ? 0 : 1;
     for (auto& s : stages_) {
         const uint16_t in = b.count;
         s->process(b, ctx);
-        const uint64_t now = rte_rdtsc();
-        account(slot++, in, b.count, now - tsc_);
-        tsc_ = now;
+        account(slot, in, b.count);
+        if (timed_) {
+            charge(slot, in);
+        }
+        ++slot;
         if (b.count == 0) {
             break;
         }

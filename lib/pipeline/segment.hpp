@@ -35,6 +35,7 @@ class segment {
         uint32_t idle_sleep_us = 0;
         const std::atomic<bool>* stop_rx = nullptr;
         rte_rcu_qsbr* qsbr = nullptr;  // readers of published tables report here
+        uint32_t timing_sample = 16;   // time 1 burst in this many (power of 2); 0 = never
     };
 
     segment(const wiring& w, std::vector<std::unique_ptr<stage>> stages);
@@ -59,7 +60,9 @@ class segment {
     void transmit(burst& b, stage_context& ctx) noexcept;
     void enqueue(burst& b, stage_context& ctx) noexcept;
     bool flush_pending() noexcept;
-    void account(std::size_t slot, uint16_t in, uint16_t out, uint64_t cycles) noexcept;
+    void account(std::size_t slot, uint16_t in, uint16_t out) noexcept;
+    // Charges the stage in slot from the last boundary to now (timed bursts).
+    void charge(std::size_t slot, uint16_t in) noexcept;
 
     wiring w_;
     std::vector<std::unique_ptr<stage>> stages_;
@@ -68,7 +71,9 @@ class segment {
     std::atomic<bool> done_{false};
     std::size_t next_rx_ = 0;
     uint64_t tsc_ = 0;  // end of the last timed step of the current burst
-    burst pending_{};   // packets the output ring did not take yet
+    uint64_t burst_seq_ = 0;
+    bool timed_ = false;  // this burst's stage boundaries are timed
+    burst pending_{};     // packets the output ring did not take yet
     uint16_t pending_from_ = 0;
 };
 

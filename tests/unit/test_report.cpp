@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -168,9 +168,9 @@ run_report sample_report() {
     r.pipe.drops[static_cast<std::size_t>(drop_reason::ring_full)] = 50;
     r.pipe.drops[static_cast<std::size_t>(drop_reason::tx_full)] = 3;
     r.pipe.drops[static_cast<std::size_t>(drop_reason::no_egress_port)] = 0;
-    r.pipe.stages.push_back({"rx", 0, 1, 1000, 1000, 40, 8000});
-    r.pipe.stages.push_back({"bridge", 0, 2, 1000, 1000, 40, 3000});
-    r.pipe.stages.push_back({"tx", 1, 3, 0, 0, 0, 0});
+    r.pipe.stages.push_back({"rx", 0, 1, 1000, 1000, 40, 800, 100});
+    r.pipe.stages.push_back({"bridge", 0, 2, 1000, 1000, 40, 300, 100});
+    r.pipe.stages.push_back({"tx", 1, 3, 0, 0, 0, 0, 0});
     port_report p0;
     p0.id = 0;
     p0.name = "net_\"tap\"0";
@@ -267,7 +267,8 @@ TEST(to_json, stages_with_cycles_per_packet) {
     EXPECT_EQ(rx.at("packets_in"), 1000);
     EXPECT_EQ(rx.at("packets_out"), 1000);
     EXPECT_EQ(rx.at("bursts"), 40);
-    EXPECT_EQ(rx.at("cycles"), 8000);
+    EXPECT_EQ(rx.at("cycles"), 800);
+    EXPECT_EQ(rx.at("sampled_packets"), 100);
     EXPECT_DOUBLE_EQ(rx.at("cycles_per_packet").get<double>(), 8.0);
     EXPECT_DOUBLE_EQ(stages[1].at("cycles_per_packet").get<double>(), 3.0);
     EXPECT_EQ(stages[2].at("name"), "tx");

@@ -283,6 +283,7 @@ class segment_test : public ::testing::Test {
         w.rx_ports = std::move(rx_ports);
         w.burst_size = 32;
         w.stop_rx = &stop_;
+        w.timing_sample = 1;  // time every burst
         return w;
     }
 
@@ -399,6 +400,7 @@ TEST_F(segment_test, two_segments_over_a_ring_keep_order_and_conserve_packets) {
     wd.upstream = &up;
     wd.tx = true;
     wd.stop_rx = &stop_;
+    wd.timing_sample = 1;
     segment down(wd, {});
 
     EXPECT_THAT(up.stage_names(), ElementsAre("rx", "bridge"));
@@ -444,6 +446,7 @@ TEST_F(segment_test, downstream_finishes_only_after_upstream_is_done_and_the_rin
     wd.upstream = &up;
     wd.tx = true;
     wd.stop_rx = &stop_;
+    wd.timing_sample = 1;
     segment down(wd, {});
 
     inject(a, 100, 0);
@@ -530,6 +533,7 @@ TEST_F(segment_test, backpressure_holds_the_leftover_and_loses_nothing) {
     wd.upstream = &up;
     wd.tx = true;
     wd.stop_rx = &stop_;
+    wd.timing_sample = 1;
     segment down(wd, {});
 
     EXPECT_EQ(up.step(), step_result::worked);
@@ -576,6 +580,7 @@ TEST_F(segment_test, stop_waits_until_held_packets_are_handed_on) {
     wd.upstream = &up;
     wd.tx = true;
     wd.stop_rx = &stop_;
+    wd.timing_sample = 1;
     segment down(wd, {});
 
     up.step();
