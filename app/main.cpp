@@ -492,7 +492,7 @@ int run(int argc, char** argv) {
             workers.push_back(lcore);
         }
         placement where =
-            place_stages(stage_chain(rc.config.mode), rc.config.placement,
+            place_stages(stage_chain(rc.config.mode, rc.config.validate), rc.config.placement,
                          rc.config.lcores_per_lane, rc.config.lanes, workers, rte_get_main_lcore());
         if (!where.error.empty()) {
             fail(where.error);

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     const std::string prefix = "micro_bench_" + std::to_string(::getpid());
     std::vector<std::string> eal = {
         argv[0], "-l",          "0-1",   "--no-huge",      "--no-pci",      "--no-shconf", "-m",
-        "256",   "--log-level", "error", "--no-telemetry", "--file-prefix", prefix};
+        "1024",  "--log-level", "error", "--no-telemetry", "--file-prefix", prefix};
     std::vector<char*> bench_argv = {argv[0]};
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--") {

@@ -127,7 +127,8 @@ BENCHMARK(BM_stage_noop)->Arg(32);
 
 void BM_stage_bridge(benchmark::State& state) {
     const auto ports = two_ports();
-    std::unique_ptr<stage> s = dpdk_app::make_stage("bridge", dpdk_app::stage_env{&ports, nullptr, 0});
+    std::unique_ptr<stage> s =
+        dpdk_app::make_stage("bridge", dpdk_app::stage_env{&ports, nullptr, 0});
     if (!s) {
         state.SkipWithError("make_stage(\"bridge\") returned nothing");
         return;
@@ -140,7 +141,8 @@ BENCHMARK(BM_stage_bridge)->Arg(1)->Arg(32);
 // reads and four counter updates per burst).
 void BM_stage_bridge_accounted(benchmark::State& state) {
     const auto ports = two_ports();
-    std::unique_ptr<stage> s = dpdk_app::make_stage("bridge", dpdk_app::stage_env{&ports, nullptr, 0});
+    std::unique_ptr<stage> s =
+        dpdk_app::make_stage("bridge", dpdk_app::stage_env{&ports, nullptr, 0});
     if (!s) {
         state.SkipWithError("make_stage(\"bridge\") returned nothing");
         return;
@@ -155,7 +157,8 @@ BENCHMARK(BM_stage_bridge_accounted)->Arg(32);
 // set, and reading m->port misses L1.
 void BM_stage_bridge_page_layout(benchmark::State& state) {
     const auto ports = two_ports();
-    std::unique_ptr<stage> s = dpdk_app::make_stage("bridge", dpdk_app::stage_env{&ports, nullptr, 0});
+    std::unique_ptr<stage> s =
+        dpdk_app::make_stage("bridge", dpdk_app::stage_env{&ports, nullptr, 0});
     if (!s) {
         state.SkipWithError("make_stage(\"bridge\") returned nothing");
         return;

@@ -24,11 +24,14 @@ std::string config_error::to_string() const {
     return out.str();
 }
 
-std::vector<std::string> stage_chain(forwarding_mode mode) {
+std::vector<std::string> stage_chain(forwarding_mode mode, bool validate) {
     switch (mode) {
         case forwarding_mode::router:
             return {"rx", "parse", "route", "tx"};
         case forwarding_mode::bridge:
+            if (!validate) {
+                return {"rx", "bridge", "tx"};
+            }
             return {"rx", "parse", "bridge", "tx"};
     }
     return {};
@@ -213,6 +216,12 @@ void read_dataplane(table_reader& top, app_config& c, error_sink& errors) {
     }
     r.integer("lanes", c.lanes, 1, 64);
     r.integer("burst_size", c.burst_size, 1, 64);
+    r.boolean("validate", c.validate);
+    if (!c.validate && c.mode == forwarding_mode::router) {
+        errors.add(
+            position_of(*t->get("validate")),
+            "dataplane.validate = false is for bridge mode only: routing needs parsed headers");
+    }
     if (const toml::node* n = r.node("idle_sleep_us")) {
         if (auto s = n->value_exact<std::string>(); s && *s == "auto") {
             c.idle_sleep_auto = true;
@@ -250,7 +259,7 @@ void read_pipeline(table_reader& top, app_config& c, error_sink& errors) {
     }
     r.integer("lcores_per_lane", c.lcores_per_lane, 0, 16);
     if (const toml::array* a = r.array("placement")) {
-        const auto chain = stage_chain(c.mode);
+        const auto chain = stage_chain(c.mode, c.validate);
         std::vector<std::string> flat;
         bool shape_ok = true;
         for (const toml::node& group : *a) {

@@ -69,14 +69,15 @@ struct app_config {
     forwarding_mode mode = forwarding_mode::bridge;
     uint16_t lanes = 1;        // RX/TX queues per port; one pipeline copy each
     uint16_t burst_size = 32;  // packets per RX burst, 1..64
+    bool validate = true;      // parse and validate every frame (bridge may turn it off)
     uint32_t idle_sleep_us = 0;
     bool idle_sleep_auto = true;  // sleep only when lcores share a CPU
 
     uint32_t ring_size = 1024;  // entries of each inter-lcore ring (power of two)
     ring_full_policy ring_full = ring_full_policy::backpressure;
     uint32_t tx_retries = 8;
-    uint32_t timing_sample = 16;  // per-stage cycles on 1 burst in N (power of 2), 0 = off
-    uint32_t lcores_per_lane = 0;                     // 0 = auto
+    uint32_t timing_sample = 16;   // per-stage cycles on 1 burst in N (power of 2), 0 = off
+    uint32_t lcores_per_lane = 0;  // 0 = auto
     std::vector<std::vector<std::string>> placement;  // empty = auto
 
     uint32_t mbufs = 0;  // 0 = computed from ports, queues and rings
@@ -120,6 +121,7 @@ std::optional<mac_address> parse_mac(std::string_view text);
 std::string to_string(const mac_address& mac);
 
 // Stage chain of a forwarding mode, RX first and TX last.
-std::vector<std::string> stage_chain(forwarding_mode mode);
+// validate = false leaves out the parse stage (bridge mode only).
+std::vector<std::string> stage_chain(forwarding_mode mode, bool validate = true);
 
 }  // namespace dpdk_app

@@ -12,6 +12,10 @@ bridge_stage::bridge_stage(const std::vector<port_plan>& ports) {
 }
 
 void bridge_stage::process(burst& b, stage_context& ctx) noexcept {
+    if (b.in_port < max_ports && peer_[b.in_port] != no_port) {
+        b.out_port = peer_[b.in_port];  // the whole burst, without touching the mbufs
+        return;
+    }
     uint16_t kept = 0;
     for (uint16_t i = 0; i < b.count; ++i) {
         rte_mbuf* m = b.pkts[i];

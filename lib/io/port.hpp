@@ -9,10 +9,9 @@
 #include <rte_mempool.h>
 
 #include "config/config.hpp"
+#include "pipeline/counters.hpp"
 
 namespace dpdk_app {
-
-inline constexpr uint16_t no_port = UINT16_MAX;
 
 struct port_plan {
     uint16_t port_id = no_port;

@@ -14,6 +14,7 @@
 namespace dpdk_app {
 
 inline constexpr uint16_t max_ports = 32;
+inline constexpr uint16_t no_port = UINT16_MAX;
 inline constexpr std::size_t max_stages_per_segment = 8;
 
 class counter {

@@ -42,6 +42,7 @@ uint16_t segment::receive(burst& b) noexcept {
     timed_ = w_.timing_sample != 0 && (burst_seq_ & (w_.timing_sample - 1)) == 0;
     const uint64_t t0 = timed_ ? rte_rdtsc() : 0;
     b.count = rte_eth_rx_burst(port, static_cast<uint16_t>(w_.lane), b.pkts.data(), w_.burst_size);
+    b.in_port = port;
     if (b.count > 0) {
         ++burst_seq_;
         tsc_ = rte_rdtsc();  // the burst's time; the first stage is charged from here
@@ -61,8 +62,11 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
     uint16_t sent_total = 0;
     uint16_t i = 0;
     while (i < b.count) {
-        const uint16_t port = b.pkts[i]->port;
+        const uint16_t port = b.out_port != no_port ? b.out_port : b.pkts[i]->port;
         uint16_t j = i + 1;
+        if (b.out_port != no_port) {
+            j = b.count;
+        }
         while (j < b.count && b.pkts[j]->port == port) {
             ++j;
         }
@@ -95,6 +99,7 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
 }
 
 void segment::enqueue(burst& b, stage_context& ctx) noexcept {
+    b.materialize_egress();  // a ring carries mbufs only
     const uint16_t sent = static_cast<uint16_t>(rte_ring_sp_enqueue_burst(
         w_.out_ring, reinterpret_cast<void* const*>(b.pkts.data()), b.count, nullptr));
     if (sent < b.count) {

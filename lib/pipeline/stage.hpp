@@ -18,10 +18,27 @@ namespace dpdk_app {
 inline constexpr uint16_t max_burst = 64;
 
 // Egress convention: once a forwarding stage has decided, mbuf->port holds
-// the egress port id; TX sends each packet to its mbuf->port.
+// the egress port id; TX sends each packet to its mbuf->port. A burst that
+// came from one port in one RX call knows it (in_port), and a stage that
+// sends the whole burst to one port may say so once (out_port) instead of
+// writing every mbuf: TX then sends it in one call, and a ring hop writes
+// mbuf->port before the burst leaves the lcore.
 struct burst {
     std::array<rte_mbuf*, max_burst> pkts;
     uint16_t count = 0;
+    uint16_t in_port = no_port;   // every packet arrived on this port
+    uint16_t out_port = no_port;  // every packet leaves through this port
+
+    // Writes a burst-level egress into every mbuf->port. A stage that
+    // changes egress per packet calls this first.
+    void materialize_egress() noexcept {
+        if (out_port != no_port) {
+            for (uint16_t i = 0; i < count; ++i) {
+                pkts[i]->port = out_port;
+            }
+            out_port = no_port;
+        }
+    }
 };
 
 // What a stage may use while it runs: the time of this burst, the owning

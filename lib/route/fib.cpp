@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <rte_errno.h>
 #include <rte_jhash.h>
+#include <rte_rib.h>
 
 namespace dpdk_app {
 
@@ -43,26 +46,36 @@ bool is_own_address(const router_config& config, const ip_address& a) {
 resolved_router resolve_router(const router_config& config, const std::string& source,
                                std::vector<config_error>& errors) {
     resolved_router out;
-    std::map<std::pair<bool, std::array<uint8_t, 17>>, std::string> seen;
-    auto key_of = [](const ip_prefix& p) {
-        std::array<uint8_t, 17> k{};
-        std::copy(p.address.bytes.begin(), p.address.bytes.end(), k.begin());
-        k[16] = p.length;
-        return std::make_pair(p.address.v6, k);
+    out.routes.reserve(config.routes.size() + 2 * config.interfaces.size());
+    // Prefix -> where it was first defined, to report duplicates. Keyed by
+    // the 16 address bytes, the length and the family.
+    struct prefix_hash {
+        std::size_t operator()(const std::array<uint8_t, 18>& k) const noexcept {
+            return std::hash<std::string_view>()(
+                std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
+        }
     };
+    std::unordered_map<std::array<uint8_t, 18>, const std::string*, prefix_hash> seen;
+    seen.reserve(out.routes.capacity());
+    std::vector<std::unique_ptr<std::string>> interface_origins;
     auto add = [&](resolved_route r, const std::string& origin) {
-        auto [it, fresh] = seen.emplace(key_of(r.prefix), origin);
+        std::array<uint8_t, 18> k{};
+        std::copy(r.prefix.address.bytes.begin(), r.prefix.address.bytes.end(), k.begin());
+        k[16] = r.prefix.length;
+        k[17] = r.prefix.address.v6 ? 1 : 0;
+        auto [it, fresh] = seen.emplace(k, &origin);
         if (!fresh) {
             errors.push_back({origin,
                               {},
                               "route " + to_string(r.prefix) + " is defined twice (first at " +
-                                  it->second + ")"});
+                                  *it->second + ")"});
             return;
         }
         out.routes.push_back(std::move(r));
     };
     for (const auto& i : config.interfaces) {
-        const std::string origin = "interface '" + i.port + "'";
+        interface_origins.push_back(std::make_unique<std::string>("interface '" + i.port + "'"));
+        const std::string& origin = *interface_origins.back();
         for (const auto& a : i.addresses) {
             const uint8_t host_len = a.address.v6 ? 128 : 32;
             if (a.length < host_len) {
@@ -214,27 +227,12 @@ std::unique_ptr<fib> fib::build(const resolved_router& router,
         return it->second;
     };
 
+    // Next hops first: the IPv4 table's default (0.0.0.0/0) is fixed when it
+    // is created.
+    std::vector<uint32_t> hop_of_route;
+    hop_of_route.reserve(router.routes.size());
     std::size_t n4 = 0;
     std::size_t n6 = 0;
-    for (const auto& r : router.routes) {
-        (r.prefix.address.v6 ? n6 : n4)++;
-    }
-    const std::string suffix = std::to_string(generation);
-    rte_lpm_config c4{};
-    c4.max_rules = static_cast<uint32_t>(n4 + 16);
-    c4.number_tbl8s = tbl8_groups_v4(router.routes);
-    f->lpm4_ = rte_lpm_create(("fib4_" + suffix).c_str(), SOCKET_ID_ANY, &c4);
-    rte_lpm6_config c6{};
-    c6.max_rules = static_cast<uint32_t>(n6 + 16);
-    c6.number_tbl8s = tbl8_groups_v6(router.routes);
-    f->lpm6_ = rte_lpm6_create(("fib6_" + suffix).c_str(), SOCKET_ID_ANY, &c6);
-    if (f->lpm4_ == nullptr || f->lpm6_ == nullptr) {
-        error = std::string("cannot create the route tables (") + rte_strerror(rte_errno) +
-                "): rte_lpm needs about 70 MB for IPv4 alone; give EAL more memory (-m) or "
-                "hugepages";
-        return nullptr;
-    }
-
     for (const auto& r : router.routes) {
         next_hop h;
         h.kind = r.kind;
@@ -246,10 +244,39 @@ std::unique_ptr<fib> fib::build(const resolved_router& router,
         if (r.kind == next_hop_kind::forward) {
             h.neighbor = neighbor_of(*r.gateway, h.port);
         }
-        const uint32_t index = hop_of(h);
+        hop_of_route.push_back(hop_of(h));
+        const bool v6 = r.prefix.address.v6;
+        (v6 ? n6 : n4)++;
+        if (r.prefix.length == 0) {
+            (v6 ? f->default6_ : f->default4_) = static_cast<int32_t>(hop_of_route.back());
+        }
+    }
+
+    const std::string suffix = std::to_string(generation);
+    rte_fib_conf c4{};
+    c4.type = RTE_FIB_DIR24_8;
+    c4.default_nh = f->default4_ >= 0 ? static_cast<uint64_t>(f->default4_) : fib_miss;
+    c4.max_routes = static_cast<int>(n4 + 16);
+    c4.dir24_8.nh_sz = RTE_FIB_DIR24_8_4B;
+    c4.dir24_8.num_tbl8 = tbl8_groups_v4(router.routes);
+    f->fib4_ = rte_fib_create(("fib4_" + suffix).c_str(), SOCKET_ID_ANY, &c4);
+    rte_lpm6_config c6{};
+    c6.max_rules = static_cast<uint32_t>(n6 + 16);
+    c6.number_tbl8s = tbl8_groups_v6(router.routes);
+    f->lpm6_ = rte_lpm6_create(("fib6_" + suffix).c_str(), SOCKET_ID_ANY, &c6);
+    if (f->fib4_ == nullptr || f->lpm6_ == nullptr) {
+        error = std::string("cannot create the route tables (") + rte_strerror(rte_errno) +
+                "): the IPv4 and IPv6 tables need about 70 MB each; give EAL more memory (-m) "
+                "or hugepages";
+        return nullptr;
+    }
+
+    for (std::size_t i = 0; i < router.routes.size(); ++i) {
+        const auto& r = router.routes[i];
+        const uint32_t index = hop_of_route[i];
         const bool v6 = r.prefix.address.v6;
         if (r.prefix.length == 0) {
-            (v6 ? f->default6_ : f->default4_) = static_cast<int32_t>(index);
+            // the default: default_nh (IPv4) or default6_ (IPv6)
         } else if (v6) {
             if (rte_lpm6_add(f->lpm6_, r.prefix.address.bytes.data(), r.prefix.length, index) !=
                 0) {
@@ -257,8 +284,8 @@ std::unique_ptr<fib> fib::build(const resolved_router& router,
                     "route " + to_string(r.prefix) + ": rte_lpm6_add failed (out of tbl8 groups?)";
                 return nullptr;
             }
-        } else if (rte_lpm_add(f->lpm4_, r.prefix.address.v4_host(), r.prefix.length, index) != 0) {
-            error = "route " + to_string(r.prefix) + ": rte_lpm_add failed (out of tbl8 groups?)";
+        } else if (rte_fib_add(f->fib4_, r.prefix.address.v4_host(), r.prefix.length, index) != 0) {
+            error = "route " + to_string(r.prefix) + ": rte_fib_add failed (out of tbl8 groups?)";
             return nullptr;
         }
         (v6 ? f->routes6_ : f->routes4_)++;
@@ -295,7 +322,7 @@ std::unique_ptr<fib> fib::build(const resolved_router& router,
 }
 
 fib::~fib() {
-    rte_lpm_free(lpm4_);
+    rte_fib_free(fib4_);
     rte_lpm6_free(lpm6_);
     rte_hash_free(neigh4_);
     rte_hash_free(neigh6_);
@@ -309,6 +336,19 @@ void fib_store::publish(std::unique_ptr<fib> next, unsigned caller_thread) {
         rte_rcu_qsbr_synchronize(qsbr_, caller_thread);
     }
     owned_ = std::move(next);
+}
+
+int32_t fib::rule4(uint32_t ip_host, uint8_t depth) const noexcept {
+    if (depth == 0) {
+        return default4_;
+    }
+    rte_rib* rib = rte_fib_get_rib(fib4_);
+    rte_rib_node* node = rte_rib_lookup_exact(rib, ip_host, depth);
+    uint64_t nh = 0;
+    if (node == nullptr || rte_rib_get_nh(node, &nh) != 0) {
+        return -1;
+    }
+    return static_cast<int32_t>(nh);
 }
 
 }  // namespace dpdk_app

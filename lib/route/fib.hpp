@@ -13,8 +13,8 @@
 #include <vector>
 
 #include <rte_ether.h>
+#include <rte_fib.h>
 #include <rte_hash.h>
-#include <rte_lpm.h>
 #include <rte_lpm6.h>
 #include <rte_rcu_qsbr.h>
 
@@ -86,11 +86,27 @@ class fib {
     fib(const fib&) = delete;
     fib& operator=(const fib&) = delete;
 
-    rte_lpm* lpm4() const noexcept { return lpm4_; }
+    // IPv4: DPDK's rte_fib (DIR-24-8, the rte_lpm algorithm with a RIB that
+    // adds a route in O(log n) where rte_lpm_add scans every rule of the same
+    // length: 1M routes load in seconds instead of minutes).
+    rte_fib* fib4() const noexcept { return fib4_; }
     rte_lpm6* lpm6() const noexcept { return lpm6_; }
-    // Next hop of ::/0 and 0.0.0.0/0 (LPM depths start at 1), or -1.
+    static constexpr unsigned lookup_max = 64;
+    // Next-hop indices of up to lookup_max IPv4 addresses (host order), -1
+    // for no route; 0.0.0.0/0 is the table's default.
+    void lookup4_bulk(uint32_t* ips_host, int32_t* hops, unsigned n) const noexcept {
+        uint64_t nh[lookup_max];
+        rte_fib_lookup_bulk(fib4_, ips_host, nh, static_cast<int>(n));
+        for (unsigned i = 0; i < n; ++i) {
+            hops[i] = nh[i] == fib_miss ? -1 : static_cast<int32_t>(nh[i]);
+        }
+    }
+    // The next hop of exactly this IPv4 rule (0.0.0.0/0 included), or -1.
+    int32_t rule4(uint32_t ip_host, uint8_t depth) const noexcept;
+    // Next hop of 0.0.0.0/0 and ::/0 (rte_lpm6 depths start at 1), or -1.
     int32_t default4() const noexcept { return default4_; }
     int32_t default6() const noexcept { return default6_; }
+    static constexpr uint64_t fib_miss = (1ull << 30) - 1;  // default_nh without a default route
     const next_hop& hop(uint32_t index) const noexcept { return next_hops_[index]; }
     const neighbor_entry& neighbor(uint32_t index) const noexcept { return neighbors_[index]; }
     // Neighbour index of a directly connected destination, or -1.
@@ -105,7 +121,7 @@ class fib {
   private:
     fib() = default;
 
-    rte_lpm* lpm4_ = nullptr;
+    rte_fib* fib4_ = nullptr;
     rte_lpm6* lpm6_ = nullptr;
     rte_hash* neigh4_ = nullptr;
     rte_hash* neigh6_ = nullptr;

@@ -10,10 +10,9 @@
 
 namespace dpdk_app {
 
-namespace {
+static_assert(max_burst <= fib::lookup_max, "one bulk lookup per burst");
 
-constexpr uint32_t lpm_hit = RTE_LPM_LOOKUP_SUCCESS;
-constexpr uint32_t lpm_value_mask = 0x00ffffff;
+namespace {
 
 // RFC 1812 5.3.7 and 4.2.2.11: sources a router must not forward from.
 bool martian_source4(uint32_t src_host) noexcept {
@@ -53,6 +52,7 @@ bool martian_destination6(const uint8_t* a) noexcept {
 void route_stage::process(burst& b, stage_context& ctx) noexcept {
     const fib* f = store_.current();
     const uint16_t n = b.count;
+    b.out_port = no_port;  // egress is decided per packet below
 
     // 1. Sort out what is not routable and gather the lookup keys.
     std::array<drop_reason, max_burst> verdict;  // meaningful where !ok[i]
@@ -100,11 +100,10 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
 
     // 2. Bulk lookups.
     if (n4 > 0) {
-        std::array<uint32_t, max_burst> res;
-        rte_lpm_lookup_bulk(f->lpm4(), ips4.data(), res.data(), n4);
+        std::array<int32_t, max_burst> res;
+        f->lookup4_bulk(ips4.data(), res.data(), n4);
         for (uint16_t k = 0; k < n4; ++k) {
-            hop[at4[k]] = (res[k] & lpm_hit) != 0 ? static_cast<int32_t>(res[k] & lpm_value_mask)
-                                                  : f->default4();
+            hop[at4[k]] = res[k];
         }
     }
     if (n6 > 0) {

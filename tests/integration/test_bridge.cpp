@@ -189,3 +189,41 @@ TEST(Bridge, DurationStopsTheRun) {
 }
 
 }  // namespace
+
+namespace {
+
+// dataplane.validate = false: a pure bump in the wire, malformed frames too.
+TEST(Bridge, WithoutValidationEveryFramePassesUntouched) {
+    temp_dir dir;
+    auto frames = make_frames(500, 9);
+    frames.push_back(frame(10, 0xab));                                                    // runt
+    frames.push_back(frame{0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00, 0x46});  // bad IHL
+    write_pcap(dir.file("in.pcap"), frames);
+    for (const bool validate : {false, true}) {
+        SCOPED_TRACE(validate ? "validate = true" : "validate = false");
+        std::ofstream(dir.file("v.toml"))
+            << "[dataplane]\nvalidate = " << (validate ? "true" : "false") << "\n";
+        auto args = eal_base("-l 0");
+        args.insert(args.end(), {"--vdev=net_pcap0,rx_pcap=" + dir.file("in.pcap") +
+                                     ",tx_pcap=" + dir.file("out.pcap"),
+                                 "--", "-c", dir.file("v.toml"), "--idle-exit", "300",
+                                 "--stats-json", dir.file("stats.json")});
+        const run_result r = run_app(args, dir);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const auto out = read_pcap(dir.file("out.pcap"));
+        const auto stats = read_json(dir.file("stats.json"));
+        EXPECT_TRUE(conservation_holds(stats));
+        if (validate) {
+            EXPECT_EQ(out.size(), frames.size() - 2);
+            EXPECT_EQ(stats["drops"]["eth_truncated"], 1u);
+            EXPECT_EQ(stats["drops"]["ipv4_truncated"].get<uint64_t>() +
+                          stats["drops"]["ipv4_bad_ihl"].get<uint64_t>(),
+                      1u);
+        } else {
+            EXPECT_EQ(out, frames);
+            EXPECT_EQ(stats["stages"].size(), 3u);
+        }
+    }
+}
+
+}  // namespace

@@ -58,6 +58,8 @@ TEST(config_defaults, empty_text_gives_the_model_defaults) {
 
 TEST(config_defaults, stage_chain_of_bridge) {
     EXPECT_THAT(stage_chain(forwarding_mode::bridge), ElementsAre("rx", "parse", "bridge", "tx"));
+    EXPECT_THAT(stage_chain(forwarding_mode::bridge, false), ElementsAre("rx", "bridge", "tx"));
+    EXPECT_THAT(stage_chain(forwarding_mode::router), ElementsAre("rx", "parse", "route", "tx"));
 }
 
 constexpr const char* full_config = R"(# every key
@@ -251,6 +253,10 @@ const invalid_case invalid_cases[] = {
      "port.tx_desc: expected an integer in 32..16384, got an integer (16385)"},
     {"ring_size_not_power_of_two", "[pipeline]\nring_size = 1000\n", 2, 13,
      "pipeline.ring_size: expected a power of two, got 1000"},
+    {"router_needs_validation",
+     "[dataplane]\nmode = \"router\"\nvalidate = false\n[[interface]]\nport = \"p\"\n"
+     "addresses = [\"192.0.2.1/24\"]\n",
+     3, 12, "dataplane.validate = false is for bridge mode only: routing needs parsed headers"},
     {"bad_mode", "[dataplane]\nmode = \"switch\"\n", 2, 8,
      "dataplane.mode: expected one of \"bridge\", \"router\", got \"switch\""},
     {"router_without_interfaces", "[dataplane]\nmode = \"router\"\n", 2, 8,
@@ -268,9 +274,11 @@ const invalid_case invalid_cases[] = {
      "interface.mtu: expected an integer in 68..9000, got an integer (60)"},
     {"neighbor_without_mac", "[[neighbor]]\naddress = \"192.0.2.2\"\n", 1, 1,
      "neighbor: every [[neighbor]] needs address and mac"},
-    {"route_bad_via", "[dataplane]\nmode = \"router\"\n[[interface]]\nport = \"p\"\n"
-                      "addresses = [\"192.0.2.1/24\"]\n[[route]]\nprefix = \"10.0.0.0/8\"\n"
-                      "via = \"x\"\n", 8, 7, "route.via: 'x' is not an IPv4 or IPv6 address"},
+    {"route_bad_via",
+     "[dataplane]\nmode = \"router\"\n[[interface]]\nport = \"p\"\n"
+     "addresses = [\"192.0.2.1/24\"]\n[[route]]\nprefix = \"10.0.0.0/8\"\n"
+     "via = \"x\"\n",
+     8, 7, "route.via: 'x' is not an IPv4 or IPv6 address"},
     {"bad_ring_full", "[pipeline]\nring_full = \"block\"\n", 2, 13,
      "pipeline.ring_full: expected one of \"backpressure\", \"drop\", got \"block\""},
     {"placement_wrong_order",

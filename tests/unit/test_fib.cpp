@@ -333,32 +333,41 @@ TEST_F(fib_test, ipv4_lookups_match_brute_force) {
     ASSERT_TRUE(f) << error;
     EXPECT_EQ(f->routes4(), r.routes.size());
     std::array<uint32_t, 32> ips;
-    std::array<uint32_t, 32> res;
+    std::array<int32_t, 32> res;
     std::array<ip_address, 32> addrs;
     for (int round = 0; round < 1000; ++round) {
         for (std::size_t k = 0; k < ips.size(); ++k) {
             addrs[k] = random_address(r, false, rng);
             ips[k] = addrs[k].v4_host();
         }
-        rte_lpm_lookup_bulk(f->lpm4(), ips.data(), res.data(), ips.size());
+        f->lookup4_bulk(ips.data(), res.data(), ips.size());
         for (std::size_t k = 0; k < ips.size(); ++k) {
             const int expect = brute_force(r, addrs[k]);
             ASSERT_GE(expect, 0);  // 0.0.0.0/0 matches everything
             const auto& want = r.routes[static_cast<std::size_t>(expect)].prefix;
-            int32_t got = (res[k] & RTE_LPM_LOOKUP_SUCCESS) != 0
-                              ? static_cast<int32_t>(res[k] & 0x00ffffff)
-                              : f->default4();
-            int32_t want_hop = f->default4();
-            if (want.length > 0) {
-                uint32_t nh = 0;
-                ASSERT_EQ(
-                    rte_lpm_is_rule_present(f->lpm4(), want.address.v4_host(), want.length, &nh),
-                    1);
-                want_hop = static_cast<int32_t>(nh);
-            }
-            ASSERT_EQ(got, want_hop) << to_string(addrs[k]) << " should match " << to_string(want);
+            const int32_t want_hop = f->rule4(want.address.v4_host(), want.length);
+            ASSERT_GE(want_hop, 0) << to_string(want) << " is not in the table";
+            ASSERT_EQ(res[k], want_hop)
+                << to_string(addrs[k]) << " should match " << to_string(want);
         }
     }
+}
+
+TEST_F(fib_test, ipv4_without_default_route_misses) {
+    router_config c = two_interfaces();
+    std::vector<config_error> errors;
+    const auto r = resolve_router(c, "t", errors);
+    std::string error;
+    auto f = fib::build(r, test_ports(), 9006, error);
+    ASSERT_TRUE(f) << error;
+    std::array<uint32_t, 3> ips = {addr("10.1.1.1").v4_host(), addr("192.0.2.9").v4_host(),
+                                   addr("255.255.255.255").v4_host()};
+    std::array<int32_t, 3> hops;
+    f->lookup4_bulk(ips.data(), hops.data(), 3);
+    EXPECT_EQ(hops[0], -1);
+    EXPECT_GE(hops[1], 0);
+    EXPECT_EQ(f->hop(static_cast<uint32_t>(hops[1])).kind, next_hop_kind::connected);
+    EXPECT_EQ(hops[2], -1);
 }
 
 TEST_F(fib_test, ipv6_lookups_match_brute_force) {
@@ -410,19 +419,21 @@ TEST_F(fib_test, next_hops_and_neighbours) {
     std::string error;
     auto f = fib::build(r, test_ports(), 9003, error);
     ASSERT_TRUE(f) << error;
-    uint32_t a = 0;
-    uint32_t b = 0;
-    ASSERT_EQ(rte_lpm_lookup(f->lpm4(), addr("203.0.113.7").v4_host(), &a), 0);
-    ASSERT_EQ(rte_lpm_lookup(f->lpm4(), addr("198.19.1.1").v4_host(), &b), 0);
+    std::array<uint32_t, 3> ips = {addr("203.0.113.7").v4_host(), addr("198.19.1.1").v4_host(),
+                                   addr("192.0.2.1").v4_host()};
+    std::array<int32_t, 3> hops;
+    f->lookup4_bulk(ips.data(), hops.data(), 3);
+    ASSERT_GE(hops[0], 0);
+    ASSERT_GE(hops[2], 0);
+    const auto a = static_cast<uint32_t>(hops[0]);
+    const auto b = static_cast<uint32_t>(hops[1]);
     EXPECT_EQ(a, b) << "two routes via one gateway share one next hop";
     const next_hop& h = f->hop(a);
     EXPECT_EQ(h.kind, next_hop_kind::forward);
     EXPECT_EQ(h.port, 1);
     EXPECT_TRUE(f->neighbor(h.neighbor).resolved);
     EXPECT_EQ(f->neighbor(h.neighbor).mac.addr_bytes[5], 9);
-    uint32_t local = 0;
-    ASSERT_EQ(rte_lpm_lookup(f->lpm4(), addr("192.0.2.1").v4_host(), &local), 0);
-    EXPECT_EQ(f->hop(local).kind, next_hop_kind::local);
+    EXPECT_EQ(f->hop(static_cast<uint32_t>(hops[2])).kind, next_hop_kind::local);
     // The static neighbour is also found for connected destinations.
     alignas(8) uint8_t key[16];  // rte_jhash reads 32-bit words
     std::memcpy(key, addr("198.51.100.9").bytes.data(), 16);

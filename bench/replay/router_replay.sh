@@ -1,0 +1,442 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2015 # "A && B || die": die when either fails
+# router_replay.sh: forwarding rate of dpdk-app in router mode with 1M routes
+# against DPDK's l3fwd example in LPM mode, one forwarding lcore each,
+# replaying a pcap of 64-byte IPv4/UDP frames through net_pcap (infinite_rx on
+# port 0; port 1 reads an empty pcap). Without tx_pcap net_pcap drops and
+# counts what is sent. Both rates are read the same way: the sum of opackets
+# of ports 0 and 1 from /ethdev/stats over the DPDK telemetry socket, twice,
+# INTERVAL seconds apart after a warm-up.
+#
+# A 1M-route table takes dpdk-app (and l3fwd, with --l3fwd-routes same) a
+# long time to load (rte_lpm_add is linear in the routes of the same
+# length), so each application is started once and the measurement windows
+# alternate A B A B ... for --pairs rounds: the process not being measured is
+# held with SIGSTOP and resumed with SIGCONT before its next window.
+#
+# l3fwd is built at bench time from Debian's dpdk-doc sources
+# (/usr/share/dpdk/examples/l3fwd) in a temporary directory, patched to mask
+# its offload requests with the port's capabilities (net_pcap has no RX
+# checksum offload), to accept up to 2M IPv4 routes and to not print a line
+# per route.
+#
+# `bench/replay/router_replay.sh --help` lists the options; docs/performance.md
+# ("Router mode") explains the output and records measured figures.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TOOL="$ROOT/bench/replay/router_tool.py"
+PY=/usr/bin/python3
+APP="$ROOT/build/app/dpdk-app"
+L3FWD_SRC=/usr/share/dpdk/examples
+L3FWD=""
+
+PAIRS=3
+WARMUP=2
+INTERVAL=5
+FRAMES=1024
+ROUTES=1000000
+L3FWD_ROUTES=builtin
+MBUFS=16383
+MEM=2048
+START_TIMEOUT=600
+HUGE=0
+KEEP=0
+
+# The benchmark network: port 0 (net_pcap0) receives the capture; 198.18.0.0/24
+# leaves through port 0 again, 198.18.1.0/24 and the generated routes through
+# port 1, both via static neighbours.
+MAC0=02:00:00:00:00:01
+MAC1=02:00:00:00:01:01
+NEIGH0=02:00:00:00:0a:02
+NEIGH1=02:00:00:00:0b:02
+
+usage() {
+    cat <<EOF
+usage: $0 [options]
+
+  A = l3fwd -L (LPM), B = dpdk-app router mode with --routes extra routes.
+
+  --pairs N          A/B measurement rounds (default $PAIRS)
+  --warmup S         seconds after resuming a process before its first sample
+                     (default $WARMUP)
+  --interval S       seconds between the two samples (default $INTERVAL)
+  --frames N         frames in the generated pcap, at most 4096: l3fwd's pool
+                     holds 8192 mbufs and infinite_rx keeps the whole capture
+                     in it (default $FRAMES)
+  --routes N         extra IPv4 routes given to dpdk-app in a routes file
+                     (default $ROUTES)
+  --l3fwd-routes M   builtin (default): l3fwd's built-in table (198.18.X.0/24
+                     -> port X); same: the same routes as dpdk-app through
+                     --rule_ipv4 (its start then takes as long as dpdk-app's)
+  --mbufs N          dpdk-app mempool.mbufs (default $MBUFS)
+  --mem MB           EAL -m of both (default $MEM; with 1M routes dpdk-app's
+                     tables take ~150 MB: rte_lpm ~82 MB, its rte_lpm6 64 MB
+                     even without IPv6 routes; its mbuf pool ~40 MB)
+  --hugepages        use hugepages instead of --no-huge (reserve >= 2 x --mem
+                     first: both processes hold their memory all along)
+  --start-timeout S  longest wait for a process to start forwarding (default
+                     $START_TIMEOUT; loading 1M routes takes minutes on a
+                     small VM)
+  --app PATH         dpdk-app binary (default build/app/dpdk-app)
+  --l3fwd PATH       use this l3fwd binary instead of building one (it must
+                     carry the same patches, see build_l3fwd in this script)
+  --keep             keep the temporary directory (logs, configs, stats JSON,
+                     the l3fwd build)
+EOF
+}
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --pairs) PAIRS=$2; shift 2 ;;
+        --warmup) WARMUP=$2; shift 2 ;;
+        --interval) INTERVAL=$2; shift 2 ;;
+        --frames) FRAMES=$2; shift 2 ;;
+        --routes) ROUTES=$2; shift 2 ;;
+        --l3fwd-routes) L3FWD_ROUTES=$2; shift 2 ;;
+        --mbufs) MBUFS=$2; shift 2 ;;
+        --mem) MEM=$2; shift 2 ;;
+        --start-timeout) START_TIMEOUT=$2; shift 2 ;;
+        --hugepages) HUGE=1; shift ;;
+        --app) APP=$2; shift 2 ;;
+        --l3fwd) L3FWD=$2; shift 2 ;;
+        --keep) KEEP=1; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "router_replay.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+die() { echo "router_replay.sh: $*" >&2; exit 2; }
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
+at_least() { is_num "$1" && awk -v v="$1" -v m="$2" 'BEGIN { exit !(v >= m) }'; }
+is_int_min() { is_uint "$1" && at_least "$1" "$2"; }
+
+is_int_min "$PAIRS" 1 || die "--pairs must be a positive integer"
+at_least "$WARMUP" 0 || die "--warmup must be a number of seconds"
+at_least "$INTERVAL" 0.5 || die "--interval must be at least 0.5 s"
+is_int_min "$FRAMES" 2 || die "--frames must be an integer >= 2"
+((FRAMES <= 4096)) || die "--frames must be <= 4096 (l3fwd's mbuf pool)"
+is_uint "$ROUTES" || die "--routes must be an integer >= 0"
+((ROUTES <= 2000000)) || die "--routes must be <= 2000000 (the patched l3fwd limit)"
+case "$L3FWD_ROUTES" in builtin | same) ;; *) die "--l3fwd-routes must be builtin or same" ;; esac
+is_int_min "$MBUFS" 1023 || die "--mbufs must be an integer >= 1023"
+is_int_min "$MEM" 256 || die "--mem must be an integer >= 256 (MB)"
+is_int_min "$START_TIMEOUT" 10 || die "--start-timeout must be >= 10 s"
+[[ -x $PY ]] || die "$PY not found"
+[[ -f $TOOL ]] || die "$TOOL not found"
+[[ -x $APP ]] || die "dpdk-app not found at $APP (build it: meson setup build && ninja -C build)"
+if [[ -n $L3FWD ]]; then
+    [[ -x $L3FWD ]] || die "no l3fwd binary at $L3FWD"
+else
+    [[ -f $L3FWD_SRC/l3fwd/main.c ]] ||
+        die "no l3fwd sources in $L3FWD_SRC/l3fwd (apt-get install dpdk-doc)"
+    command -v pkg-config >/dev/null && pkg-config --exists libdpdk ||
+        die "pkg-config does not know libdpdk (apt-get install libdpdk-dev pkg-config)"
+    command -v make >/dev/null && command -v cc >/dev/null || die "needs make and cc"
+fi
+NCPU=$(nproc)
+((NCPU >= 2)) || die "needs at least 2 CPUs (main lcore + one forwarding lcore)"
+
+if [[ $(id -u) -eq 0 ]]; then
+    RUNTIME_BASE=/var/run/dpdk
+else
+    RUNTIME_BASE=${XDG_RUNTIME_DIR:-/tmp}/dpdk
+fi
+
+# Stops one process we started: SIGCONT (it may be held), SIGTERM (both exit
+# cleanly on it), then SIGKILL after 20 s.
+stop_pid() {
+    local pid=$1 i
+    kill -CONT "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "router_replay.sh: pid $pid ignored SIGTERM, killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dpdk-app-router-replay.XXXXXX")
+PIDS=() # started and not reaped yet: the only PIDs cleanup may signal
+forget() {
+    local keep=() x
+    for x in "${PIDS[@]}"; do [[ $x == "$1" ]] || keep+=("$x"); done
+    PIDS=("${keep[@]}")
+}
+PREFIXES=()
+cleanup() {
+    local pid p
+    for pid in "${PIDS[@]}"; do
+        stop_pid "$pid"
+    done
+    for p in "${PREFIXES[@]}"; do
+        rm -rf "${RUNTIME_BASE:?}/$p"
+    done
+    if ((KEEP)); then
+        echo "router_replay.sh: kept $TMP"
+    else
+        rm -rf "$TMP"
+    fi
+}
+trap cleanup EXIT
+trap 'echo "router_replay.sh: interrupted, stopping what it started" >&2; exit 130' INT TERM
+
+# Runs the tool in the background and waits for it, so that a signal to this
+# script is handled at once. Output in $TOOL_OUT.
+TOOL_OUT=""
+tool() {
+    "$PY" "$TOOL" "$@" >"$TMP/tool.out" 2>&1 &
+    local tpid=$!
+    PIDS+=("$tpid")
+    local rc=0
+    wait "$tpid" || rc=$?
+    forget "$tpid"
+    TOOL_OUT=$(cat "$TMP/tool.out")
+    return $rc
+}
+
+build_l3fwd() {
+    local dir="$TMP/l3fwd-build"
+    mkdir -p "$dir"
+    cp -r "$L3FWD_SRC/l3fwd" "$L3FWD_SRC/common" "$dir/"
+    local src="$dir/l3fwd"
+    # 1. Offloads: request only what the port has (net_pcap: no RX checksum,
+    #    which l3fwd asks for unconditionally). The RX queues use the global
+    #    port_conf, so mask that too.
+    grep -q 'ret = config_port_max_pkt_len(&local_port_conf, &dev_info);' "$src/main.c" ||
+        die "l3fwd main.c does not look like DPDK 22.11's (offload patch point not found)"
+    sed -i 's|^\(\t*\)ret = config_port_max_pkt_len(&local_port_conf, &dev_info);|\1local_port_conf.rxmode.offloads \&= dev_info.rx_offload_capa;\n\1local_port_conf.txmode.offloads \&= dev_info.tx_offload_capa;\n\1port_conf.rxmode.offloads \&= dev_info.rx_offload_capa;\n&|' \
+        "$src/main.c"
+    # 2. Room for --routes IPv4 routes (and their tbl8 groups), and no line
+    #    printed per route added.
+    sed -i -e 's|^#define IPV4_L3FWD_LPM_MAX_RULES .*|#define IPV4_L3FWD_LPM_MAX_RULES 2097152|' \
+        -e 's|^#define IPV4_L3FWD_LPM_NUMBER_TBL8S .*|#define IPV4_L3FWD_LPM_NUMBER_TBL8S (1 << 16)|' \
+        -e 's|^\(\t*\)printf("LPM: Adding route|\1if (0) printf("LPM: Adding route|' \
+        "$src/l3fwd_lpm.c"
+    grep -c 'offloads &= dev_info' "$src/main.c" | grep -qx 3 &&
+        grep -q 'MAX_RULES 2097152' "$src/l3fwd_lpm.c" &&
+        grep -q 'if (0) printf("LPM: Adding' "$src/l3fwd_lpm.c" ||
+        die "patching l3fwd failed (sources differ from DPDK 22.11's?)"
+    if ! make -C "$src" -j"$NCPU" >"$TMP/l3fwd-build.log" 2>&1; then
+        tail -n 20 "$TMP/l3fwd-build.log" >&2
+        die "building l3fwd failed (log above)"
+    fi
+    L3FWD="$src/build/l3fwd"
+}
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== dpdk-app router replay benchmark: $PAIRS pair(s), warm-up ${WARMUP}s, interval ${INTERVAL}s"
+echo "   $ROUTES extra routes, l3fwd routes: $L3FWD_ROUTES, $NCPU CPU(s), load $LOAD_START"
+
+if [[ -z $L3FWD ]]; then
+    echo "== building l3fwd from $L3FWD_SRC/l3fwd (patched copy in $TMP)"
+    t0=$(date +%s)
+    build_l3fwd
+    echo "   built in $(($(date +%s) - t0)) s"
+fi
+
+echo "== generating the capture and $ROUTES routes"
+PCAP="$TMP/frames.pcap"
+EMPTY="$TMP/empty.pcap"
+tool gen-pcap "$PCAP" "$FRAMES" "$MAC0" || die "gen-pcap: $TOOL_OUT"
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' >"$EMPTY"
+if [[ $L3FWD_ROUTES == same ]]; then
+    tool gen-routes "$ROUTES" 1 "$TMP/routes.txt" 198.51.100.2 "$TMP/l3fwd.v4" "$TMP/l3fwd.v6" ||
+        die "gen-routes: $TOOL_OUT"
+else
+    tool gen-routes "$ROUTES" 1 "$TMP/routes.txt" 198.51.100.2 || die "gen-routes: $TOOL_OUT"
+fi
+
+cat >"$TMP/router.toml" <<EOF
+# router_replay.sh: the behaviour of l3fwd's LPM table on ports 0 and 1,
+# plus $ROUTES routes through port 1 from routes.txt.
+[dataplane]
+mode = "router"
+
+[mempool]
+mbufs = $MBUFS
+
+[router]
+routes_file = "routes.txt"
+
+[[port]]
+name = "net_pcap0"
+[[port]]
+name = "net_pcap1"
+
+[[interface]]
+port = "net_pcap0"
+mac = "$MAC0"
+addresses = ["192.0.2.1/24"]
+
+[[interface]]
+port = "net_pcap1"
+mac = "$MAC1"
+addresses = ["198.51.100.1/24"]
+
+[[route]]
+prefix = "198.18.0.0/24"
+via = "192.0.2.2"
+
+[[route]]
+prefix = "198.18.1.0/24"
+via = "198.51.100.2"
+
+[[neighbor]]
+address = "192.0.2.2"
+mac = "$NEIGH0"
+
+[[neighbor]]
+address = "198.51.100.2"
+mac = "$NEIGH1"
+EOF
+
+EAL_MEM=(-m "$MEM")
+if ((HUGE)); then EAL_MEM+=(--huge-unlink); else EAL_MEM+=(--no-huge); fi
+EAL_COMMON=(--no-pci "${EAL_MEM[@]}"
+    --vdev "net_pcap0,rx_pcap=$PCAP,infinite_rx=1"
+    --vdev "net_pcap1,rx_pcap=$EMPTY")
+TOTAL_S=$(awk -v p="$PAIRS" -v w="$WARMUP" -v i="$INTERVAL" -v s="$START_TIMEOUT" \
+    'BEGIN { printf "%d", 2 * s + 2 * p * (w + i + 5) + 120 }')
+
+declare -A PID_OF SOCK_OF READY_OF MEM_OF
+start() { # kind: l3fwd | app
+    local kind=$1 prefix="router_replay_$$_$1" t0
+    PREFIXES+=("$prefix")
+    rm -rf "${RUNTIME_BASE:?}/$prefix"
+    case "$kind" in
+        l3fwd)
+            local rules=()
+            if [[ $L3FWD_ROUTES == same ]]; then
+                rules=(--rule_ipv4="$TMP/l3fwd.v4" --rule_ipv6="$TMP/l3fwd.v6")
+            fi
+            # -l 1: the main lcore forwards (l3fwd runs its loop on every
+            # lcore, the main one included).
+            "$L3FWD" "${EAL_COMMON[@]}" -l 1 --file-prefix "$prefix" \
+                -- -L -p 0x3 --config '(0,0,1),(1,0,1)' --parse-ptype \
+                --eth-dest=0,$NEIGH0 --eth-dest=1,$NEIGH1 "${rules[@]}" \
+                </dev/null >"$TMP/l3fwd.log" 2>&1 &
+            ;;
+        app)
+            # -l 0,1: the main lcore (control loop) and one forwarding lcore.
+            "$APP" "${EAL_COMMON[@]}" -l 0,1 --file-prefix "$prefix" \
+                -- --config "$TMP/router.toml" --quiet --duration "$TOTAL_S" \
+                --stats-json "$TMP/app-stats.json" </dev/null >"$TMP/app.log" 2>&1 &
+            ;;
+    esac
+    PID_OF[$kind]=$!
+    PIDS+=("$!")
+    SOCK_OF[$kind]="$RUNTIME_BASE/$prefix/dpdk_telemetry.v2"
+    t0=$(date +%s.%N)
+    if ! tool wait-forwarding "${SOCK_OF[$kind]}" "${PID_OF[$kind]}" 0,1 "$START_TIMEOUT"; then
+        echo "  $kind did not start forwarding: $TOOL_OUT"
+        echo "  --- last lines of $TMP/$kind.log:"
+        tail -n 12 "$TMP/$kind.log" | sed 's/^/  | /'
+        exit 1
+    fi
+    READY_OF[$kind]=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    tool memory "${PID_OF[$kind]}" && MEM_OF[$kind]=$TOOL_OUT
+    kill -STOP "${PID_OF[$kind]}"
+    printf '  %-8s pid %s forwarding %s s after start (%s), held\n' "$kind" "${PID_OF[$kind]}" \
+        "${READY_OF[$kind]}" "${MEM_OF[$kind]}"
+}
+
+RUN=0
+RATE=""
+measure() { # kind label
+    local kind=$1 label=$2 pid=${PID_OF[$1]} extra=()
+    RUN=$((RUN + 1))
+    [[ $kind == app ]] && extra=(app)
+    kill -CONT "$pid" 2>/dev/null || true
+    if tool measure "${SOCK_OF[$kind]}" "$pid" 0,1 "$WARMUP" "$INTERVAL" "${extra[@]}" &&
+        [[ $TOOL_OUT =~ mpps=([0-9.]+)\ rx_mpps=([0-9.]+) ]]; then
+        RATE=${BASH_REMATCH[1]}
+        local rx=${BASH_REMATCH[2]} drops=""
+        if [[ $TOOL_OUT =~ drops=([^ ]+) ]]; then drops="  drops: ${BASH_REMATCH[1]}"; fi
+        printf '  run %2d  %-24s %8.3f Mpps   (rx %.3f Mpps)%s\n' "$RUN" "$label" "$RATE" \
+            "$rx" "$drops"
+        [[ -z $drops || $drops == "  drops: none" ]] || APP_WINDOW_DROPS=1
+    else
+        RATE=fail
+        printf '  run %2d  %-24s FAILED: %s\n' "$RUN" "$label" "$TOOL_OUT"
+    fi
+    kill -STOP "$pid" 2>/dev/null || true
+}
+
+median() { # values..., "fail" ignored; "-" when none
+    local v=() x
+    for x in "$@"; do [[ $x == fail ]] || v+=("$x"); done
+    if ((${#v[@]} == 0)); then
+        echo "-"
+    else
+        printf '%s\n' "${v[@]}" | sort -g | awk '{ a[NR] = $1 } END {
+            if (NR % 2) printf "%.3f", a[(NR + 1) / 2]; else printf "%.3f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    fi
+}
+fmt_runs() {
+    local x s=""
+    for x in "$@"; do
+        if [[ $x == fail ]]; then s+="fail "; else s+=$(printf '%.2f ' "$x"); fi
+    done
+    echo "${s% }"
+}
+
+echo "== starting both (each is held with SIGSTOP once it forwards)"
+APP_WINDOW_DROPS=0
+start l3fwd
+start app
+
+echo "== A = l3fwd -L ($L3FWD_ROUTES routes), B = dpdk-app router ($ROUTES + 2 routes); one forwarding lcore each"
+L3=()
+DA=()
+for ((p = 1; p <= PAIRS; p++)); do
+    measure l3fwd "A l3fwd (pair $p)"
+    L3+=("$RATE")
+    measure app "B dpdk-app (pair $p)"
+    DA+=("$RATE")
+done
+
+# Stop dpdk-app first: its stats JSON is written at exit.
+stop_pid "${PID_OF[app]}"
+forget "${PID_OF[app]}"
+stop_pid "${PID_OF[l3fwd]}"
+forget "${PID_OF[l3fwd]}"
+STATS_LINE="no stats JSON (see $TMP/app.log)"
+STATS_OK=0
+if [[ -f $TMP/app-stats.json ]]; then
+    if "$PY" "$TOOL" check-stats "$TMP/app-stats.json" >"$TMP/check.out" 2>&1; then STATS_OK=1; fi
+    STATS_LINE=$(cat "$TMP/check.out")
+fi
+
+L3_MED=$(median "${L3[@]}")
+DA_MED=$(median "${DA[@]}")
+R="-"
+if [[ $L3_MED != - && $DA_MED != - ]]; then
+    R=$(awk -v b="$DA_MED" -v a="$L3_MED" 'BEGIN { printf "%.3f", b / a }')
+fi
+CPU_MODEL=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1)
+GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null) ]]; then GIT+="+dirty"; fi
+echo
+echo "==== router replay summary ========================================="
+printf 'date        %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+printf 'machine     %s, %s CPU(s), load %s (start) / %s (end)\n' "${CPU_MODEL:-unknown CPU}" \
+    "$NCPU" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'software    %s, l3fwd from %s, git %s\n' \
+    "$("$APP" -- --version 2>/dev/null | head -n1)" "$(pkg-config --modversion libdpdk 2>/dev/null || echo '?')" "$GIT"
+printf 'setup       net_pcap infinite_rx %s frames, %s, warm-up %ss, interval %ss, %s pair(s)\n' \
+    "$FRAMES" "${EAL_MEM[*]}" "$WARMUP" "$INTERVAL" "$PAIRS"
+printf 'l3fwd -L    Mpps  median %-8s runs: %s  (%s routes)\n' "$L3_MED" "$(fmt_runs "${L3[@]}")" "$L3FWD_ROUTES"
+printf 'dpdk-app    Mpps  median %-8s runs: %s  (%s routes + 2)\n' "$DA_MED" "$(fmt_runs "${DA[@]}")" "$ROUTES"
+printf 'ratio dpdk-app/l3fwd      %s\n' "$R"
+printf 'start       l3fwd forwarding after %s s (%s); dpdk-app after %s s (%s)\n' \
+    "${READY_OF[l3fwd]}" "${MEM_OF[l3fwd]:-?}" "${READY_OF[app]}" "${MEM_OF[app]:-?}"
+printf 'dpdk-app    stats JSON: %s%s\n' "$STATS_LINE" \
+    "$( ((STATS_OK && !APP_WINDOW_DROPS)) && echo "  (no drops)" || echo "  (UNEXPECTED DROPS)")"
+echo "===================================================================="
+((STATS_OK && !APP_WINDOW_DROPS))

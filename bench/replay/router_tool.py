@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Helper of router_replay.sh (run with /usr/bin/python3; standard library only).
+
+  router_tool.py gen-pcap OUT FRAMES DST_MAC
+      Writes FRAMES 64-byte Ethernet/IPv4/UDP frames (60 bytes captured),
+      Ethernet destination DST_MAC, IPv4 sources 10.0.X.Y, destinations
+      alternating between 198.18.0.0/24 and 198.18.1.0/24 (l3fwd's built-in
+      LPM routes to ports 0 and 1), TTL 64, valid header checksums.
+  router_tool.py gen-routes N SEED APP_FILE VIA [L3FWD_V4 L3FWD_V6]
+      Writes N distinct random IPv4 prefixes (BGP-like lengths: /24 59 %,
+      /20-/23 30 %, /16-/19 9 %, /8-/15 1 %, /25-/32 1 %), none overlapping
+      198.18.0.0/15, 192.0.2.0/24 or 198.51.100.0/24, as a dpdk-app routes
+      file ("PREFIX via VIA" lines); with L3FWD_V4/L3FWD_V6 also l3fwd
+      --rule_ipv4 / --rule_ipv6 files holding the same routes to port 1 plus
+      198.18.0.0/24 -> 0 and 198.18.1.0/24 -> 1.
+  router_tool.py wait-forwarding SOCKET PID PORTS TIMEOUT
+      Waits for the telemetry SOCKET of PID and for the sum of opackets over
+      PORTS (e.g. 0,1) to become > 0; prints "ready_s=<seconds waited>".
+  router_tool.py measure SOCKET PID PORTS WARMUP INTERVAL [app]
+      After WARMUP seconds, reads /ethdev/stats of every port in PORTS twice,
+      INTERVAL seconds apart, and prints "mpps=<sum of opackets Mpps>
+      rx_mpps=... ". With "app", also /dpdk_app/stats: the drops of the
+      window by reason ("drops=reason:n,..." or "drops=none").
+  router_tool.py memory PID
+      Prints "rss_mib=<VmRSS> hwm_mib=<VmHWM>" from /proc/PID/status.
+  router_tool.py check-stats STATS_JSON
+      Prints the forwarded/dropped totals and the drops by reason of a
+      dpdk-app --stats-json file; exits 1 when any drop is counted.
+"""
+import json
+import os
+import random
+import struct
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from replay_tool import Telemetry, alive, ip_checksum  # noqa: E402
+
+
+def fail(msg):
+    print("error=" + msg.replace(" ", "_"))
+    sys.exit(1)
+
+
+def parse_mac(text):
+    b = bytes(int(x, 16) for x in text.split(":"))
+    if len(b) != 6:
+        raise ValueError("bad MAC " + text)
+    return b
+
+
+def gen_pcap(path, frames, dst_mac):
+    dst = parse_mac(dst_mac)
+    with open(path, "wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i in range(frames):
+            hi, lo = (i >> 8) & 0xFF, i & 0xFF
+            src = bytes([0x02, 0, 0, 0, 0x0A, 0x01])
+            payload = bytes(18)
+            udp = struct.pack("!HHHH", 1024 + i % 512, 5000 + i % 97, 8 + len(payload), 0)
+            udp += payload
+            dst_ip = bytes([198, 18, i & 1, 1 + (i >> 1) % 254])
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0,
+                             bytes([10, 0, hi, lo]), dst_ip)
+            ip = ip[:10] + struct.pack("!H", ip_checksum(ip)) + ip[12:]
+            frame = dst + src + b"\x08\x00" + ip + udp
+            assert len(frame) == 60
+            out.write(struct.pack("<IIII", 0, i, len(frame), len(frame)) + frame)
+
+
+# Prefixes the generated routes must not overlap: the test destinations and
+# the interface subnets of the benchmark configuration.
+RESERVED = [(0xC6120000, 15), (0xC0000200, 24), (0xC6336400, 24)]
+
+
+def overlaps(addr, length):
+    for r, rl in RESERVED:
+        n = min(length, rl)
+        mask = (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF
+        if addr & mask == r & mask:
+            return True
+    return False
+
+
+def prefix_text(addr, length):
+    return "%d.%d.%d.%d/%d" % (addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255,
+                               length)
+
+
+def gen_routes(n, seed, app_file, via, l3fwd_v4=None, l3fwd_v6=None):
+    rng = random.Random(seed)
+    seen = set()
+    routes = []
+    while len(routes) < n:
+        p = rng.randrange(10000)
+        if p < 5900:
+            length = 24
+        elif p < 8900:
+            length = rng.randint(20, 23)
+        elif p < 9800:
+            length = rng.randint(16, 19)
+        elif p < 9900:
+            length = rng.randint(8, 15)
+        else:
+            length = rng.randint(25, 32)
+        addr = rng.getrandbits(32)
+        first = addr >> 24
+        if first == 0 or first == 127 or first >= 224:
+            continue
+        addr &= (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
+        key = addr << 6 | length
+        if key in seen or overlaps(addr, length):
+            continue
+        seen.add(key)
+        routes.append(prefix_text(addr, length))
+    with open(app_file, "w") as out:
+        out.write("# %d generated routes (router_tool.py gen-routes, seed %d)\n" % (n, seed))
+        suffix = " via %s\n" % via
+        out.write(suffix.join(routes) + suffix)
+    if l3fwd_v4:
+        with open(l3fwd_v4, "w") as out:
+            out.write("R198.18.0.0/24 0\nR198.18.1.0/24 1\n")
+            out.write("".join("R%s 1\n" % r for r in routes))
+        with open(l3fwd_v6, "w") as out:
+            # l3fwd reads both files or neither; one IPv6 route to port 1.
+            out.write("R2001:db8::/32 1\n")
+
+
+def ethdev_sample(tel, ports):
+    total = {"opackets": 0, "ipackets": 0, "oerrors": 0, "rx_nombuf": 0, "imissed": 0}
+    for p in ports:
+        stats = tel.query("/ethdev/stats,%d" % p).get("/ethdev/stats")
+        if not isinstance(stats, dict):
+            fail("no /ethdev/stats for port %d" % p)
+        for k in total:
+            total[k] += int(stats.get(k, 0))
+    return time.monotonic(), total
+
+
+def connect(path, pid, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        if not alive(pid):
+            fail("process exited before its telemetry socket appeared")
+        if time.monotonic() > deadline:
+            fail("no telemetry socket at " + path)
+        if os.path.exists(path):
+            try:
+                return Telemetry(path)
+            except OSError:
+                pass
+        time.sleep(0.1)
+
+
+def wait_forwarding(path, pid, ports, timeout):
+    t0 = time.monotonic()
+    tel = connect(path, pid, timeout)
+    while True:
+        if not alive(pid):
+            fail("process exited before forwarding")
+        if time.monotonic() - t0 > timeout:
+            fail("nothing forwarded within %d s" % timeout)
+        _, s = ethdev_sample(tel, ports)
+        if s["opackets"] > 0:
+            break
+        time.sleep(0.2)
+    print("ready_s=%.1f" % (time.monotonic() - t0))
+
+
+def app_drops(tel):
+    d = tel.query("/dpdk_app/stats").get("/dpdk_app/stats")
+    if not isinstance(d, dict):
+        return {}
+    return {k[5:]: int(v) for k, v in d.items() if k.startswith("drop_")}
+
+
+def measure(path, pid, ports, warmup, interval, app):
+    tel = connect(path, pid, 30)
+    time.sleep(warmup)
+    d0 = app_drops(tel) if app else {}
+    t0, s0 = ethdev_sample(tel, ports)
+    time.sleep(interval)
+    t1, s1 = ethdev_sample(tel, ports)
+    d1 = app_drops(tel) if app else {}
+    if not alive(pid):
+        fail("process exited while measured")
+    dt = t1 - t0
+    tx = s1["opackets"] - s0["opackets"]
+    rx = s1["ipackets"] - s0["ipackets"]
+    line = "mpps=%.4f rx_mpps=%.4f seconds=%.3f tx_packets=%d rx_nombuf=%d oerrors=%d" % (
+        tx / dt / 1e6, rx / dt / 1e6, dt, tx, s1["rx_nombuf"] - s0["rx_nombuf"],
+        s1["oerrors"] - s0["oerrors"])
+    if app:
+        drops = ["%s:%d" % (k, d1[k] - d0.get(k, 0)) for k in sorted(d1) if d1[k] > d0.get(k, 0)]
+        line += " drops=" + (",".join(drops) if drops else "none")
+    print(line)
+
+
+def memory(pid):
+    vals = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                vals[k] = int(v.split()[0]) / 1024.0
+    print("rss_mib=%.0f hwm_mib=%.0f" % (vals.get("VmRSS", 0), vals.get("VmHWM", 0)))
+
+
+def check_stats(path):
+    with open(path) as f:
+        doc = json.load(f)
+    totals = doc.get("totals", {})
+    drops = {k: v for k, v in doc.get("drops", {}).items() if v}
+    print("mode=%s forwarded=%s dropped=%s drops=%s" % (
+        doc.get("mode"), totals.get("forwarded"), totals.get("dropped"),
+        ",".join("%s:%d" % kv for kv in sorted(drops.items())) or "none"))
+    return 1 if drops else 0
+
+
+def ports_arg(text):
+    return [int(x) for x in text.split(",")]
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__)
+        return 2
+    cmd, a = argv[1], argv[2:]
+    if cmd == "gen-pcap" and len(a) == 3:
+        gen_pcap(a[0], int(a[1]), a[2])
+    elif cmd == "gen-routes" and len(a) in (4, 6):
+        gen_routes(int(a[0]), int(a[1]), a[2], a[3], *(a[4:6] if len(a) == 6 else []))
+    elif cmd == "wait-forwarding" and len(a) == 4:
+        wait_forwarding(a[0], int(a[1]), ports_arg(a[2]), float(a[3]))
+    elif cmd == "measure" and len(a) in (5, 6):
+        measure(a[0], int(a[1]), ports_arg(a[2]), float(a[3]), float(a[4]),
+                len(a) == 6 and a[5] == "app")
+    elif cmd == "memory" and len(a) == 1:
+        memory(int(a[0]))
+    elif cmd == "check-stats" and len(a) == 1:
+        return check_stats(a[0])
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
