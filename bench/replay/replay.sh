@@ -109,53 +109,10 @@ fi
 NCPU=$(nproc)
 ((NCPU >= 2)) || die "needs at least 2 CPUs (main lcore + one forwarding lcore)"
 
-# EAL's runtime directory, where the telemetry socket of each file prefix is.
-if [[ $(id -u) -eq 0 ]]; then
-    RUNTIME_BASE=/var/run/dpdk
-else
-    RUNTIME_BASE=${XDG_RUNTIME_DIR:-/tmp}/dpdk
-fi
-
-# Stops one process we started: SIGTERM (both exit cleanly on it), then
-# SIGKILL after 15 s.
-stop_pid() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        echo "replay.sh: pid $pid ignored SIGTERM, killing it" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dpdk-app-replay.XXXXXX")
-PIDS=() # started and not reaped yet: the only PIDs cleanup may signal
-forget() {
-    local keep=() x
-    for x in "${PIDS[@]}"; do [[ $x == "$1" ]] || keep+=("$x"); done
-    PIDS=("${keep[@]}")
-}
-PREFIXES=()
-cleanup() {
-    local pid p
-    for pid in "${PIDS[@]}"; do
-        stop_pid "$pid"
-    done
-    for p in "${PREFIXES[@]}"; do
-        rm -rf "${RUNTIME_BASE:?}/$p"
-    done
-    if ((KEEP)); then
-        echo "replay.sh: kept $TMP"
-    else
-        rm -rf "$TMP"
-    fi
-}
-trap cleanup EXIT
-trap 'echo "replay.sh: interrupted, stopping what it started" >&2; exit 130' INT TERM
+SCRIPT=replay.sh
+TMP_PREFIX=dpdk-app-replay
+# shellcheck source=bench/replay/common.sh
+source "$ROOT/bench/replay/common.sh"
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 if [[ -z $PCAP ]]; then

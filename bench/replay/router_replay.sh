@@ -138,53 +138,10 @@ fi
 NCPU=$(nproc)
 ((NCPU >= 2)) || die "needs at least 2 CPUs (main lcore + one forwarding lcore)"
 
-if [[ $(id -u) -eq 0 ]]; then
-    RUNTIME_BASE=/var/run/dpdk
-else
-    RUNTIME_BASE=${XDG_RUNTIME_DIR:-/tmp}/dpdk
-fi
-
-# Stops one process we started: SIGCONT (it may be held), SIGTERM (both exit
-# cleanly on it), then SIGKILL after 20 s.
-stop_pid() {
-    local pid=$1 i
-    kill -CONT "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 200; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        echo "router_replay.sh: pid $pid ignored SIGTERM, killing it" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dpdk-app-router-replay.XXXXXX")
-PIDS=() # started and not reaped yet: the only PIDs cleanup may signal
-forget() {
-    local keep=() x
-    for x in "${PIDS[@]}"; do [[ $x == "$1" ]] || keep+=("$x"); done
-    PIDS=("${keep[@]}")
-}
-PREFIXES=()
-cleanup() {
-    local pid p
-    for pid in "${PIDS[@]}"; do
-        stop_pid "$pid"
-    done
-    for p in "${PREFIXES[@]}"; do
-        rm -rf "${RUNTIME_BASE:?}/$p"
-    done
-    if ((KEEP)); then
-        echo "router_replay.sh: kept $TMP"
-    else
-        rm -rf "$TMP"
-    fi
-}
-trap cleanup EXIT
-trap 'echo "router_replay.sh: interrupted, stopping what it started" >&2; exit 130' INT TERM
+SCRIPT=router_replay.sh
+TMP_PREFIX=dpdk-app-router-replay
+# shellcheck source=bench/replay/common.sh
+source "$ROOT/bench/replay/common.sh"
 
 # Runs the tool in the background and waits for it, so that a signal to this
 # script is handled at once. Output in $TOOL_OUT.
