@@ -1084,3 +1084,57 @@ TEST_F(segment_test, pipeline_without_a_main_lcore_segment_has_no_main_slice) {
 
 }  // namespace
 }  // namespace dpdk_app
+
+namespace dpdk_app {
+namespace {
+
+// pipeline.timing_sample = 4: packet counts stay exact, cycles are taken on
+// bursts 0, 4, 8, ... only, with the packets of those bursts.
+TEST_F(segment_test, stage_cycles_are_sampled_on_one_burst_in_n) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    inject(a, 32 * 8 + 5, 0);  // 9 bursts: 8 of 32, then 5
+
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    w.timing_sample = 4;
+    segment seg(w, std::move(stages));
+    EXPECT_EQ(step_until_idle(seg), 9u);
+    EXPECT_EQ(transmitted(b), range(0, 32 * 8 + 5));
+
+    const segment_counters& c = seg.counters();
+    for (std::size_t slot = 0; slot < 3; ++slot) {
+        SCOPED_TRACE(seg.stage_names()[slot]);
+        EXPECT_EQ(c.stages[slot].packets_in.get(), 32u * 8 + 5);
+        EXPECT_EQ(c.stages[slot].bursts.get(), 9u);
+        // Bursts 0, 4 and 8 are timed: 32 + 32 + 5 packets.
+        EXPECT_EQ(c.stages[slot].sampled_packets.get(), 69u);
+        EXPECT_GT(c.stages[slot].cycles.get(), 0u);
+    }
+}
+
+TEST_F(segment_test, timing_sample_zero_takes_no_cycles) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    inject(a, 100, 0);
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<bridge_stage>(plans));
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    w.timing_sample = 0;
+    segment seg(w, std::move(stages));
+    step_until_idle(seg);
+    EXPECT_EQ(transmitted(b), range(0, 100));
+    for (std::size_t slot = 0; slot < 3; ++slot) {
+        EXPECT_EQ(seg.counters().stages[slot].packets_in.get(), 100u);
+        EXPECT_EQ(seg.counters().stages[slot].cycles.get(), 0u);
+        EXPECT_EQ(seg.counters().stages[slot].sampled_packets.get(), 0u);
+    }
+}
+
+}  // namespace
+}  // namespace dpdk_app
