@@ -386,7 +386,7 @@ void control_loop(run_context& rc) {
             stop = true;
         }
         if (rc.options.idle_exit_ms > 0) {
-            const uint64_t rx = rc.pipe->stats().rx;
+            const uint64_t rx = rc.pipe->rx_total();
             if (rx != last_rx) {
                 last_rx = rx;
                 last_rx_change = now;

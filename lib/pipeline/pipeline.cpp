@@ -85,6 +85,7 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
                     w.rx_ports = rx_ports;
                 } else if (name == "tx") {
                     w.tx = true;
+                    w.tx_ports = rx_ports;  // the started ports, each with a queue per lane
                 } else if (auto s = make_stage(name, stage_env{&ports, p->fibs_.get(), lane})) {
                     stages.push_back(std::move(s));
                 } else {
@@ -189,6 +190,14 @@ void pipeline::wait() {
         }
     }
     launched_ = false;
+}
+
+uint64_t pipeline::rx_total() const noexcept {
+    uint64_t rx = 0;
+    for (const auto& s : segments_) {
+        rx += s->counters().rx.get();
+    }
+    return rx;
 }
 
 pipeline_stats pipeline::stats() const {

@@ -91,6 +91,8 @@ class pipeline {
     void wait();
 
     pipeline_stats stats() const;
+    // Packets received so far (cheap: no allocation; the control loop polls it).
+    uint64_t rx_total() const noexcept;
 
   private:
     pipeline() = default;

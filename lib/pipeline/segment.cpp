@@ -17,6 +17,14 @@ segment::segment(const wiring& w, std::vector<std::unique_ptr<stage>> stages)
     if (w_.tx) {
         names_.emplace_back("tx");
     }
+    for (uint16_t port = 0; port < max_ports; ++port) {
+        tx_ok_[port] = w_.tx_ports.empty() && rte_eth_dev_is_valid_port(port) != 0;
+    }
+    for (uint16_t port : w_.tx_ports) {
+        if (port < max_ports) {
+            tx_ok_[port] = true;
+        }
+    }
 }
 
 void segment::account(std::size_t slot, uint16_t in, uint16_t out) noexcept {
@@ -71,7 +79,7 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
             ++j;
         }
         const uint16_t run = j - i;
-        if (port >= max_ports || !rte_eth_dev_is_valid_port(port)) {
+        if (port >= max_ports || !tx_ok_[port]) {
             for (uint16_t k = i; k < j; ++k) {
                 ctx.drop(b.pkts[k], drop_reason::no_egress_port);
             }

@@ -3,6 +3,7 @@
 // stages, and an output (TX queues, or the ring to the next segment).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -28,8 +29,10 @@ class segment {
         std::vector<uint16_t> rx_ports;  // non-empty: this segment polls RX
         rte_ring* in_ring = nullptr;     // else it dequeues from here
         const segment* upstream = nullptr;
-        bool tx = false;               // true: this segment transmits
-        rte_ring* out_ring = nullptr;  // else it enqueues here
+        bool tx = false;                 // true: this segment transmits
+        std::vector<uint16_t> tx_ports;  // ports it may send on (started, one queue per
+                                         // lane); empty = every port EAL knows
+        rte_ring* out_ring = nullptr;    // else it enqueues here
         ring_full_policy ring_full = ring_full_policy::backpressure;
         uint32_t tx_retries = 8;
         uint32_t idle_sleep_us = 0;
@@ -72,8 +75,9 @@ class segment {
     std::size_t next_rx_ = 0;
     uint64_t tsc_ = 0;  // end of the last timed step of the current burst
     uint64_t burst_seq_ = 0;
-    bool timed_ = false;  // this burst's stage boundaries are timed
-    burst pending_{};     // packets the output ring did not take yet
+    std::array<bool, max_ports> tx_ok_{};  // from wiring::tx_ports, checked once per run
+    bool timed_ = false;                   // this burst's stage boundaries are timed
+    burst pending_{};                      // packets the output ring did not take yet
     uint16_t pending_from_ = 0;
 };
 

@@ -1138,3 +1138,29 @@ TEST_F(segment_test, timing_sample_zero_takes_no_cycles) {
 
 }  // namespace
 }  // namespace dpdk_app
+
+namespace dpdk_app {
+namespace {
+
+// A port EAL knows but the pipeline did not start for this segment (not in
+// wiring::tx_ports) is never handed to rte_eth_tx_burst.
+TEST_F(segment_test, egress_outside_tx_ports_drops_no_egress_port) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    const auto plans = start_pair(a, b);
+    inject(a, 40, 0);
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<bridge_stage>(plans));  // a -> b
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    w.tx_ports = {a.id};  // b is not ours to send on
+    segment seg(w, std::move(stages));
+    step_until_idle(seg);
+    EXPECT_EQ(drops(seg.counters(), drop_reason::no_egress_port), 40u);
+    EXPECT_EQ(seg.counters().forwarded.get(), 0u);
+    EXPECT_TRUE(transmitted(b).empty());
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+}
+
+}  // namespace
+}  // namespace dpdk_app
