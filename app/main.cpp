@@ -32,6 +32,7 @@
 #include "packet/meta.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/placement.hpp"
+#include "respond/resolver.hpp"
 #include "route/fib.hpp"
 
 using namespace dpdk_app;
@@ -114,6 +115,8 @@ int telemetry_stats(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "dropped", s.dropped());
     rte_tel_data_add_dict_u64(d, "consumed", s.consumed);
     rte_tel_data_add_dict_u64(d, "generated", s.generated);
+    rte_tel_data_add_dict_u64(d, "generated_sent", s.generated_sent);
+    rte_tel_data_add_dict_u64(d, "generated_dropped", s.generated_dropped);
     rte_tel_data_add_dict_u64(d, "in_flight", s.in_flight);
     for (std::size_t i = 0; i < drop_reason_count; ++i) {
         const std::string key = "drop_" + std::string(drop_reason_names[i]);
@@ -127,7 +130,9 @@ struct run_context {
     app_options options;
     std::vector<port_plan> ports;
     rte_mempool* pool = nullptr;
+    rte_mempool* control_pool = nullptr;  // ARP / NDP requests: never the RX pool
     std::unique_ptr<pipeline> pipe;
+    std::unique_ptr<resolver> neighbors;
     std::chrono::steady_clock::time_point started;
     generation_report generation;
 };
@@ -151,6 +156,9 @@ std::string restart_only_change(const app_config& a, const app_config& b) {
     if (a.ports.size() != b.ports.size()) {
         return "[[port]]";
     }
+    if (a.responder != b.responder) {
+        return "[responder]";
+    }
     for (std::size_t i = 0; i < a.ports.size(); ++i) {
         const auto& p = a.ports[i];
         const auto& q = b.ports[i];
@@ -167,7 +175,9 @@ std::string restart_only_change(const app_config& a, const app_config& b) {
 std::unique_ptr<fib> build_fib(const run_context& rc, const app_config& config,
                                uint64_t generation) {
     std::vector<config_error> errors;
-    const resolved_router routes = resolve_router(config.router, config.source, errors);
+    const bool router = config.mode == forwarding_mode::router;
+    const resolved_router routes =
+        router ? resolve_router(config.router, config.source, errors) : resolved_router{};
     if (!errors.empty()) {
         for (const auto& e : errors) {
             std::fprintf(stderr, "%s\n", e.to_string().c_str());
@@ -193,9 +203,18 @@ std::unique_ptr<fib> build_fib(const run_context& rc, const app_config& config,
         if (i.mac) {
             std::memcpy(it->second.mac.addr_bytes, i.mac->data(), 6);
         }
+        for (const auto& a : i.addresses) {
+            if (a.address.v6) {
+                it->second.addr6.push_back(a.address.bytes);
+            } else {
+                uint32_t v4;
+                std::memcpy(&v4, a.address.bytes.data(), 4);
+                it->second.addr4.push_back(v4);
+            }
+        }
     }
     std::string error;
-    auto f = fib::build(routes, ports, generation, error);
+    auto f = fib::build(routes, ports, generation, rc.pipe->slow().neighbors(), router, error);
     if (!f) {
         fail(error);
     }
@@ -234,7 +253,7 @@ void reload(run_context& rc) {
         rc.generation.reload_failures++;
         return;
     }
-    if (cfg.config.mode == forwarding_mode::router) {
+    {
         auto f = build_fib(rc, cfg.config, rc.generation.generation + 1);
         if (!f) {
             fail("reload rejected; generation " + std::to_string(rc.generation.generation) +
@@ -243,8 +262,6 @@ void reload(run_context& rc) {
             return;
         }
         publish_fib(rc, std::move(f));
-    } else {
-        rc.generation.generation++;
     }
     rc.config = std::move(cfg.config);
     rc.generation.reloads++;
@@ -313,10 +330,12 @@ void print_summary(const run_report& r) {
     const pipeline_stats& p = r.pipe;
     std::printf(
         "dpdk-app: %.2f s  rx %llu  forwarded %llu  dropped %llu  consumed %llu  "
-        "generated %llu  in_flight %llu\n",
+        "generated %llu (sent %llu, dropped %llu)  in_flight %llu\n",
         r.seconds, static_cast<unsigned long long>(p.rx),
         static_cast<unsigned long long>(p.forwarded), static_cast<unsigned long long>(p.dropped()),
         static_cast<unsigned long long>(p.consumed), static_cast<unsigned long long>(p.generated),
+        static_cast<unsigned long long>(p.generated_sent),
+        static_cast<unsigned long long>(p.generated_dropped),
         static_cast<unsigned long long>(p.in_flight));
     for (std::size_t i = 0; i < drop_reason_count; ++i) {
         if (p.drops[i] > 0) {
@@ -372,6 +391,7 @@ void control_loop(run_context& rc) {
             }
             continue;
         }
+        rc.neighbors->poll(now);
         if (g_reload) {
             g_reload = 0;
             reload(rc);
@@ -408,6 +428,7 @@ void control_loop(run_context& rc) {
         std::fputs("\n", stdout);
     }
     rc.pipe->wait();
+    rc.neighbors->shutdown();  // what is held or queued still: dropped, counted
 }
 
 int run(int argc, char** argv) {
@@ -534,6 +555,12 @@ int run(int argc, char** argv) {
         po.ring_full = rc.config.ring_full;
         po.tx_retries = rc.config.tx_retries;
         po.timing_sample = rc.config.timing_sample;
+        po.responder.router = rc.config.mode == forwarding_mode::router;
+        po.responder.limits.rate = rc.config.responder.error_rate;
+        po.responder.limits.burst = rc.config.responder.error_burst;
+        po.responder.limits.rate_per_source = rc.config.responder.error_rate_per_source;
+        po.responder.limits.burst_per_source = rc.config.responder.error_burst_per_source;
+        po.neighbor_max = rc.config.responder.neighbor_max;
         po.idle_sleep_us = rc.config.idle_sleep_auto ? (lcores_share_cpus(where) ? 20 : 0)
                                                      : rc.config.idle_sleep_us;
         if (where.lane_lcores.size() == 1 && where.lane_lcores[0].size() == 1 &&
@@ -558,7 +585,7 @@ int run(int argc, char** argv) {
             }
             started.push_back(p.port_id);
         }
-        if (rc.config.mode == forwarding_mode::router) {
+        {
             auto f = build_fib(rc, rc.config, 1);
             if (!f) {
                 for (uint16_t id : started) {
@@ -569,6 +596,25 @@ int run(int argc, char** argv) {
             }
             publish_fib(rc, std::move(f));
         }
+        rc.control_pool = create_mbuf_pool("dpa_ctl", 511, 0, packet_meta_priv_size,
+                                           RTE_MBUF_DEFAULT_BUF_SIZE,
+                                           static_cast<int>(rte_socket_id()));
+        if (rc.control_pool == nullptr) {
+            fail(std::string("cannot create the control mbuf pool: ") + rte_strerror(rte_errno));
+            for (uint16_t id : started) {
+                stop_and_close_port(id);
+            }
+            code = exit_runtime;
+            return;
+        }
+        resolver_settings rs;
+        rs.hold_per_neighbor = rc.config.responder.hold_per_neighbor;
+        rs.retries = rc.config.responder.resolve_retries;
+        rs.retry_ms = rc.config.responder.resolve_retry_ms;
+        rs.timeout_s = rc.config.responder.neighbor_timeout_s;
+        rs.failed_hold_ms = rc.config.responder.failed_hold_ms;
+        rc.neighbors = std::make_unique<resolver>(rc.pipe->slow(), rc.pipe->fibs(),
+                                                  rc.control_pool, rs, rte_get_tsc_hz());
         {
             std::lock_guard lock(g_telemetry_mutex);
             g_pipeline = rc.pipe.get();
@@ -577,6 +623,7 @@ int run(int argc, char** argv) {
                                    "Pipeline totals and drops by reason. No parameters");
         rc.started = std::chrono::steady_clock::now();
         rc.pipe->launch();
+        rc.neighbors->announce();
         control_loop(rc);
 
         run_report report = make_report(rc, true);
@@ -597,9 +644,13 @@ int run(int argc, char** argv) {
         std::lock_guard lock(g_telemetry_mutex);
         g_pipeline = nullptr;
     }
+    rc.neighbors.reset();
     rc.pipe.reset();
     if (rc.pool != nullptr) {
         rte_mempool_free(rc.pool);
+    }
+    if (rc.control_pool != nullptr) {
+        rte_mempool_free(rc.control_pool);
     }
     // EAL leaves its runtime directory (/var/run/dpdk/PREFIX) behind.
     const std::string runtime_dir = rte_eal_get_runtime_dir();

@@ -255,10 +255,25 @@ table_set& route_tables(std::size_t n4, std::size_t n6) {
     return t;
 }
 
+// The neighbour table every benchmark fib points into (it outlives them).
+dpdk_app::neighbor_table& bench_neighbors() {
+    static std::unique_ptr<dpdk_app::neighbor_table> t = [] {
+        std::string error;
+        auto n = dpdk_app::neighbor_table::create(4096, "bench", error);
+        if (!n) {
+            std::fprintf(stderr, "neighbour table: %s\n", error.c_str());
+            std::abort();
+        }
+        return n;
+    }();
+    return *t;
+}
+
 table_set& tables(std::size_t n4, std::size_t n6) {
     table_set& t = route_tables(n4, n6);
     if (!t.fib && t.error.empty()) {
-        t.fib = dpdk_app::fib::build(resolved(t.routes), one_port(), ++g_generation, t.error);
+        t.fib = dpdk_app::fib::build(resolved(t.routes), one_port(), ++g_generation,
+                                     bench_neighbors(), true, t.error);
         if (!t.fib && t.error.empty()) {
             t.error = "fib::build failed";
         }
@@ -335,7 +350,8 @@ void BM_fib_load(benchmark::State& state) {
         const uint64_t heap0 = eal_heap_bytes();
         const uint64_t rss1 = rss_bytes();
         t0 = std::chrono::steady_clock::now();
-        auto f = dpdk_app::fib::build(rr, one_port(), ++g_generation, error);
+        auto f = dpdk_app::fib::build(rr, one_port(), ++g_generation, bench_neighbors(), true,
+                                      error);
         const double build_s = seconds_since(t0);
         if (!f) {
             state.SkipWithError(("fib::build: " + error).c_str());

@@ -27,12 +27,12 @@ std::string config_error::to_string() const {
 std::vector<std::string> stage_chain(forwarding_mode mode, bool validate) {
     switch (mode) {
         case forwarding_mode::router:
-            return {"rx", "parse", "route", "tx"};
+            return {"rx", "parse", "route", "respond", "tx"};
         case forwarding_mode::bridge:
             if (!validate) {
                 return {"rx", "bridge", "tx"};
             }
-            return {"rx", "parse", "bridge", "tx"};
+            return {"rx", "parse", "bridge", "respond", "tx"};
     }
     return {};
 }
@@ -508,6 +508,26 @@ void read_neighbors(table_reader& top, app_config& c, error_sink& errors) {
     }
 }
 
+void read_responder(table_reader& top, app_config& c, error_sink& errors) {
+    const toml::table* t = top.table("responder");
+    if (t == nullptr) {
+        return;
+    }
+    table_reader r(*t, "responder", errors);
+    responder_config& rc = c.responder;
+    r.integer("error_rate", rc.error_rate, 0, 10'000'000);
+    r.integer("error_burst", rc.error_burst, 1, 1'000'000);
+    r.integer("error_rate_per_source", rc.error_rate_per_source, 0, 10'000'000);
+    r.integer("error_burst_per_source", rc.error_burst_per_source, 1, 1'000'000);
+    r.integer("neighbor_max", rc.neighbor_max, 16, 1 << 20);
+    r.integer("neighbor_timeout_s", rc.neighbor_timeout_s, 1, 86400);
+    r.integer("resolve_retries", rc.resolve_retries, 1, 20);
+    r.integer("resolve_retry_ms", rc.resolve_retry_ms, 10, 60'000);
+    r.integer("hold_per_neighbor", rc.hold_per_neighbor, 0, 64);
+    r.integer("failed_hold_ms", rc.failed_hold_ms, 0, 600'000);
+    r.finish();
+}
+
 void read_router(table_reader& top, app_config& c, error_sink& errors) {
     const toml::table* t = top.table("router");
     if (t == nullptr) {
@@ -678,6 +698,7 @@ config_result parse_config(std::string_view text, std::string_view source) {
     read_routes(top, result.config, errors);
     read_neighbors(top, result.config, errors);
     read_router(top, result.config, errors);
+    read_responder(top, result.config, errors);
     top.finish();
     check_router(result.config, root, errors);
     result.errors = errors.take();

@@ -65,6 +65,21 @@ struct router_config {
     std::optional<std::string> routes_file;  // "PREFIX [via ADDR] [dev PORT]" per line
 };
 
+// [responder]: ICMP error rate limits and neighbour resolution.
+struct responder_config {
+    uint32_t error_rate = 1000;  // ICMP errors per second per lane, all sources (0 = none)
+    uint32_t error_burst = 100;
+    uint32_t error_rate_per_source = 100;  // per source address (hashed into 256 buckets)
+    uint32_t error_burst_per_source = 20;
+    uint32_t neighbor_max = 4096;       // neighbour entries per address family
+    uint32_t neighbor_timeout_s = 300;  // re-check a neighbour confirmed longer ago
+    uint32_t resolve_retries = 3;       // ARP requests / solicitations before giving up
+    uint32_t resolve_retry_ms = 200;    // first retry interval, doubling
+    uint32_t hold_per_neighbor = 4;     // packets held while resolving (0 = drop them)
+    uint32_t failed_hold_ms = 1000;     // drop at once for this long after a failure
+    bool operator==(const responder_config&) const = default;
+};
+
 struct app_config {
     forwarding_mode mode = forwarding_mode::bridge;
     uint16_t lanes = 1;        // RX/TX queues per port; one pipeline copy each
@@ -86,6 +101,7 @@ struct app_config {
 
     std::vector<port_config> ports;  // empty = every port EAL found, paired in order
     router_config router;
+    responder_config responder;
 
     std::string source;  // file name, or "<embedded default>"
 };

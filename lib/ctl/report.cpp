@@ -26,7 +26,14 @@ std::string to_json(const run_report& r) {
         .field("dropped", p.dropped())
         .field("consumed", p.consumed)
         .field("generated", p.generated)
+        .field("generated_sent", p.generated_sent)
+        .field("generated_dropped", p.generated_dropped)
         .field("in_flight", p.in_flight);
+    j.end_object();
+    j.key("responder").begin_object();
+    for (std::size_t i = 0; i < event_count; ++i) {
+        j.field(event_names[i], p.events[i]);
+    }
     j.end_object();
     j.key("drops").begin_object();
     for (std::size_t i = 0; i < drop_reason_count; ++i) {

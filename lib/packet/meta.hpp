@@ -11,6 +11,20 @@ namespace dpdk_app {
 
 enum class l3_kind : uint8_t { other = 0, ipv4, ipv6, arp };
 
+// Why the router hands a packet to the responder instead of forwarding it
+// (packet_meta::punt). The responder decides its fate.
+enum class punt_kind : uint8_t {
+    none = 0,
+    arp,           // ARP, for the appliance or not
+    local,         // addressed to the appliance (or NDP multicast it listens to)
+    ttl_exceeded,  // TTL / hop limit <= 1: time exceeded
+    no_route,      // net unreachable
+    too_big,       // larger than the egress MTU (punt_arg: the MTU)
+    unresolved,    // next hop without a usable neighbour entry (punt_arg: its slot or
+                   // no_neighbor_slot for a connected destination; mbuf->port: egress)
+};
+inline constexpr uint32_t no_neighbor_slot = UINT32_MAX;
+
 // packet_meta::flags
 inline constexpr uint16_t meta_fragment = 1u << 0;  // IPv4 MF/offset or IPv6 fragment header
 inline constexpr uint16_t meta_nonfirst_fragment = 1u << 1;  // offset != 0: no L4 header here
@@ -35,13 +49,16 @@ struct packet_meta {
     uint8_t tcp_flags;
     uint8_t icmp_type;
     uint8_t icmp_code;
-    uint8_t reserved;
+    punt_kind punt;     // set by the route stage, read by the responder
     uint16_t src_port;  // host order; 0 unless meta_l4_valid and TCP/UDP
     uint16_t dst_port;
+    uint32_t punt_arg;  // see punt_kind
     // Addresses in network byte order; IPv4 uses the first 4 bytes.
     alignas(8) uint8_t src_addr[16];
     alignas(8) uint8_t dst_addr[16];
 };
+
+static_assert(sizeof(packet_meta) == 64, "one cache line");
 
 inline constexpr uint16_t packet_meta_priv_size = static_cast<uint16_t>(
     (sizeof(packet_meta) + RTE_MBUF_PRIV_ALIGN - 1) & ~(RTE_MBUF_PRIV_ALIGN - 1));

@@ -10,6 +10,7 @@
 #include <rte_common.h>
 
 #include "pipeline/drop_reason.hpp"
+#include "pipeline/events.hpp"
 
 namespace dpdk_app {
 
@@ -44,11 +45,14 @@ struct stage_counters {
 
 // Counters of one segment (the stages one lcore runs for one lane).
 struct alignas(RTE_CACHE_LINE_SIZE) segment_counters {
-    counter rx;         // packets received from ports (RX segments only)
-    counter forwarded;  // received packets handed to a port's TX queue
-    counter consumed;   // packets absorbed by the appliance itself
-    counter generated;  // packets the appliance created and sent
-    counter drops[drop_reason_count];
+    counter rx;                 // packets received from ports (RX segments only)
+    counter forwarded;          // received packets handed to a port's TX queue
+    counter consumed;           // received packets absorbed by the appliance itself
+    counter generated;          // packets the appliance created (replies, errors, requests)
+    counter generated_sent;     // generated packets handed to a port's TX queue
+    counter generated_dropped;  // generated packets dropped (also in drops[reason])
+    counter drops[drop_reason_count];  // every drop, received or generated packet
+    counter events[event_count];
     counter port_rx[max_ports];
     counter port_tx[max_ports];
     counter held;  // packets held in this segment's pending output right now

@@ -43,13 +43,24 @@ namespace dpdk_app {
     X(not_ip, "router mode: neither IPv4, IPv6 nor ARP")                           \
     X(martian_source, "source address a router must not forward (RFC 1812 5.3.7)") \
     X(martian_destination, "destination 0/8, 127/8, or link-local")                \
-    X(no_route, "no route to the destination (to the responder: unreachable)")     \
-    X(ttl_exceeded, "TTL / hop limit <= 1 (to the responder: time exceeded)")      \
-    X(neighbor_unresolved, "next hop has no ARP / NDP entry")                      \
-    X(mtu_exceeded, "larger than the egress MTU (to the responder: frag needed)")  \
-    X(for_us, "addressed to the appliance (to the responder)")                     \
-    X(arp_to_responder, "ARP (to the responder)")                                  \
-    X(vlan_not_routed, "router mode: VLAN-tagged frame (no sub-interfaces)")
+    X(no_route, "no route to the destination (ICMP net unreachable)")     \
+    X(ttl_exceeded, "TTL / hop limit <= 1 (ICMP time exceeded)")      \
+    X(neighbor_unresolved, "next hop did not answer ARP / NDP")                      \
+    X(mtu_exceeded, "larger than the egress MTU (ICMP too big if DF / IPv6)")  \
+    X(vlan_not_routed, "router mode: VLAN-tagged frame (no sub-interfaces)")        \
+    X(neighbor_queue_full, "next hop unresolved and its hold queue is full")        \
+    /* responder */                                                                \
+    X(arp_bad_hardware, "ARP hardware type not Ethernet or length not 6")          \
+    X(arp_bad_protocol, "ARP protocol type not IPv4 or length not 4")              \
+    X(arp_bad_opcode, "ARP opcode neither request nor reply")                      \
+    X(arp_sender_mismatch, "ARP sender MAC differs from the Ethernet source")      \
+    X(arp_address_conflict, "ARP sender claims one of the appliance's addresses")  \
+    X(arp_not_for_us, "router mode: ARP for an address the appliance does not own") \
+    X(icmp_bad_checksum, "ICMP / ICMPv6 message to the appliance with a bad checksum") \
+    X(ndp_invalid, "NDP message with hop limit != 255, code != 0 or bad target")   \
+    X(fragment_for_us, "IP fragment addressed to the appliance (no reassembly)")   \
+    X(no_local_service, "TCP / UDP / other protocol to the appliance: no service") \
+    X(not_for_us_multicast, "router mode: multicast the appliance does not join")
 
 enum class drop_reason : uint8_t {
 #define DPDK_APP_X(id, text) id,

@@ -18,7 +18,7 @@ uint64_t pipeline_stats::dropped() const {
     for (uint64_t d : drops) {
         n += d;
     }
-    return n;
+    return n - generated_dropped;
 }
 
 std::unique_ptr<stage> make_stage(const std::string& name, const stage_env& env) {
@@ -30,6 +30,12 @@ std::unique_ptr<stage> make_stage(const std::string& name, const stage_env& env)
     }
     if (name == "route") {
         return std::make_unique<route_stage>(*env.fibs);
+    }
+    if (name == "respond") {
+        static const responder_settings defaults;
+        return std::make_unique<respond_stage>(*env.fibs, env.slow, env.lane,
+                                               env.responder ? *env.responder : defaults,
+                                               rte_get_tsc_hz());
     }
     return nullptr;
 }
@@ -48,6 +54,10 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
                                            std::string& error) {
     std::unique_ptr<pipeline> p(new pipeline());
     p->options_ = options;
+    if (!register_generated_flag()) {
+        error = "cannot register the mbuf flag for generated packets";
+        return nullptr;
+    }
     std::vector<uint16_t> rx_ports;
     for (const auto& port : ports) {
         rx_ports.push_back(port.port_id);
@@ -58,6 +68,11 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
     p->qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("dpa_qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
     if (p->qsbr_ == nullptr || rte_rcu_qsbr_init(p->qsbr_, RTE_MAX_LCORE) != 0) {
         error = "cannot allocate the RCU state";
+        return nullptr;
+    }
+    p->slow_ = slow_path::create(static_cast<unsigned>(where.lane_lcores.size()),
+                                 options.neighbor_max, error);
+    if (!p->slow_) {
         return nullptr;
     }
     p->fibs_ = std::make_unique<fib_store>(p->qsbr_);
@@ -86,7 +101,10 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
                 } else if (name == "tx") {
                     w.tx = true;
                     w.tx_ports = rx_ports;  // the started ports, each with a queue per lane
-                } else if (auto s = make_stage(name, stage_env{&ports, p->fibs_.get(), lane})) {
+                    w.inject_ring = p->slow_->inject(lane);
+                } else if (auto s = make_stage(name, stage_env{&ports, p->fibs_.get(), lane,
+                                                                  p->slow_.get(),
+                                                                  &p->options_.responder})) {
                     stages.push_back(std::move(s));
                 } else {
                     error = "unknown stage '" + name + "'";
@@ -125,6 +143,7 @@ pipeline::~pipeline() {
         rte_ring_free(r);
     }
     fibs_.reset();
+    slow_.reset();
     rte_free(qsbr_);
 }
 
@@ -200,18 +219,35 @@ uint64_t pipeline::rx_total() const noexcept {
     return rx;
 }
 
+namespace {
+
+void add_totals(pipeline_stats& st, const segment_counters& c) {
+    st.rx += c.rx.get();
+    st.forwarded += c.forwarded.get();
+    st.consumed += c.consumed.get();
+    st.generated += c.generated.get();
+    st.generated_sent += c.generated_sent.get();
+    st.generated_dropped += c.generated_dropped.get();
+    st.in_flight += c.held.get();
+    for (std::size_t r = 0; r < drop_reason_count; ++r) {
+        st.drops[r] += c.drops[r].get();
+    }
+    for (std::size_t e = 0; e < event_count; ++e) {
+        st.events[e] += c.events[e].get();
+    }
+}
+
+}  // namespace
+
 pipeline_stats pipeline::stats() const {
     pipeline_stats st;
+    if (slow_) {
+        add_totals(st, slow_->counters());
+        st.in_flight += slow_->queued();
+    }
     for (const auto& s : segments_) {
         const segment_counters& c = s->counters();
-        st.rx += c.rx.get();
-        st.forwarded += c.forwarded.get();
-        st.consumed += c.consumed.get();
-        st.generated += c.generated.get();
-        st.in_flight += c.held.get();
-        for (std::size_t r = 0; r < drop_reason_count; ++r) {
-            st.drops[r] += c.drops[r].get();
-        }
+        add_totals(st, c);
         for (std::size_t port = 0; port < max_ports; ++port) {
             st.port_rx[port] += c.port_rx[port].get();
             st.port_tx[port] += c.port_tx[port].get();

@@ -16,6 +16,8 @@
 #include "pipeline/counters.hpp"
 #include "pipeline/placement.hpp"
 #include "pipeline/stage.hpp"
+#include "respond/respond_stage.hpp"
+#include "respond/slow_path.hpp"
 #include "route/fib.hpp"
 
 namespace dpdk_app {
@@ -28,6 +30,8 @@ struct pipeline_options {
     uint32_t tx_retries = 8;
     uint32_t idle_sleep_us = 0;   // sleep after this many idle polls in a row (0 = spin)
     uint32_t timing_sample = 16;  // time 1 burst in this many per stage (0 = never)
+    responder_settings responder;  // router: whether the respond stage serves router mode
+    uint32_t neighbor_max = 4096;  // neighbour table entries per address family
 };
 
 struct stage_stats {
@@ -46,12 +50,16 @@ struct pipeline_stats {
     uint64_t forwarded = 0;
     uint64_t consumed = 0;
     uint64_t generated = 0;
-    uint64_t in_flight = 0;  // in rings and pending outputs right now
-    std::array<uint64_t, drop_reason_count> drops{};
+    uint64_t generated_sent = 0;
+    uint64_t generated_dropped = 0;
+    uint64_t in_flight = 0;  // in rings, pending outputs and held right now
+    std::array<uint64_t, drop_reason_count> drops{};  // every drop, by reason
+    std::array<uint64_t, event_count> events{};
     std::array<uint64_t, max_ports> port_rx{};
     std::array<uint64_t, max_ports> port_tx{};
     std::vector<stage_stats> stages;
 
+    // Drops of received packets (the drops by reason, less generated_dropped).
     uint64_t dropped() const;
 };
 
@@ -62,6 +70,8 @@ struct stage_env {
     const std::vector<port_plan>* ports = nullptr;
     const fib_store* fibs = nullptr;
     unsigned lane = 0;
+    slow_path* slow = nullptr;
+    const responder_settings* responder = nullptr;
 };
 
 class pipeline {
@@ -85,6 +95,8 @@ class pipeline {
     bool finished() const noexcept;
     // The router's tables; readers are the segments, writers the control thread.
     fib_store& fibs() noexcept { return *fibs_; }
+    // Queues and neighbour table shared with the control thread.
+    slow_path& slow() noexcept { return *slow_; }
     // QSBR thread id the control thread passes to fib_store::publish.
     unsigned control_thread_id() const noexcept;
     // Waits for every worker lcore to return.
@@ -102,6 +114,7 @@ class pipeline {
     std::vector<std::unique_ptr<segment>> segments_;
     std::vector<rte_ring*> rings_;
     rte_rcu_qsbr* qsbr_ = nullptr;
+    std::unique_ptr<slow_path> slow_;  // before fibs_: every fib points into its table
     std::unique_ptr<fib_store> fibs_;
     bool launched_ = false;
 };

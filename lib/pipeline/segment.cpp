@@ -68,6 +68,14 @@ uint16_t segment::receive(burst& b) noexcept {
 void segment::transmit(burst& b, stage_context& ctx) noexcept {
     const uint16_t queue = static_cast<uint16_t>(w_.lane);
     uint16_t sent_total = 0;
+    uint16_t generated_sent = 0;
+    // Which packets are generated, read before TX owns (and may free) them.
+    uint64_t generated = 0;
+    if (b.has_generated) {
+        for (uint16_t k = 0; k < b.count; ++k) {
+            generated |= static_cast<uint64_t>(is_generated(b.pkts[k])) << k;
+        }
+    }
     uint16_t i = 0;
     while (i < b.count) {
         const uint16_t port = b.out_port != no_port ? b.out_port : b.pkts[i]->port;
@@ -96,14 +104,35 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
         }
         counters_.port_tx[port].add(sent);
         sent_total += sent;
+        if (generated != 0 && sent > 0) {
+            const uint64_t run_mask = (sent == 64 ? ~uint64_t{0} : (uint64_t{1} << sent) - 1) << i;
+            generated_sent += static_cast<uint16_t>(__builtin_popcountll(generated & run_mask));
+        }
         i = j;
     }
-    counters_.forwarded.add(sent_total);
+    counters_.forwarded.add(sent_total - generated_sent);
+    if (generated_sent > 0) {
+        counters_.generated_sent.add(generated_sent);
+    }
     account(names_.size() - 1, b.count, sent_total);
     if (timed_) {
         charge(names_.size() - 1, b.count);
     }
     b.count = 0;
+}
+
+void segment::transmit_injected(stage_context& ctx) noexcept {
+    burst b;
+    b.count = static_cast<uint16_t>(rte_ring_sc_dequeue_burst(
+        w_.inject_ring, reinterpret_cast<void**>(b.pkts.data()), w_.burst_size, nullptr));
+    if (b.count == 0) {
+        return;
+    }
+    b.has_generated = true;
+    const bool timed = timed_;
+    timed_ = false;  // not a stage's work: kept out of the sampled cycles
+    transmit(b, ctx);
+    timed_ = timed;
 }
 
 void segment::enqueue(burst& b, stage_context& ctx) noexcept {
@@ -163,6 +192,11 @@ segment::step_result segment::step_once() noexcept {
     if (pending_.count > 0 && !flush_pending()) {
         return step_result::idle;
     }
+    if (w_.inject_ring != nullptr && !rte_ring_empty(w_.inject_ring)) {
+        stage_context ictx(counters_);
+        transmit_injected(ictx);
+        ictx.free_discarded();
+    }
     burst b;
     if (!w_.rx_ports.empty()) {
         if (w_.stop_rx->load(std::memory_order_acquire)) {
@@ -187,6 +221,9 @@ segment::step_result segment::step_once() noexcept {
         }
         timed_ = w_.timing_sample != 0 && (burst_seq_++ & (w_.timing_sample - 1)) == 0;
         tsc_ = rte_rdtsc();
+        // What an upstream stage marked does not travel through a ring.
+        b.has_generated = true;
+        b.has_punts = true;
     }
     // On timed bursts, one TSC read per stage boundary: each stage is
     // charged from the end of the previous one to its own end.

@@ -33,6 +33,7 @@ class segment {
         std::vector<uint16_t> tx_ports;  // ports it may send on (started, one queue per
                                          // lane); empty = every port EAL knows
         rte_ring* out_ring = nullptr;    // else it enqueues here
+        rte_ring* inject_ring = nullptr;  // TX segments: packets from the control thread
         ring_full_policy ring_full = ring_full_policy::backpressure;
         uint32_t tx_retries = 8;
         uint32_t idle_sleep_us = 0;
@@ -61,6 +62,8 @@ class segment {
     step_result step_once() noexcept;
     uint16_t receive(burst& b) noexcept;
     void transmit(burst& b, stage_context& ctx) noexcept;
+    // Sends what the control thread injected (TX segments).
+    void transmit_injected(stage_context& ctx) noexcept;
     void enqueue(burst& b, stage_context& ctx) noexcept;
     bool flush_pending() noexcept;
     void account(std::size_t slot, uint16_t in, uint16_t out) noexcept;

@@ -11,6 +11,7 @@
 
 #include "pipeline/counters.hpp"
 #include "pipeline/drop_reason.hpp"
+#include "pipeline/generated.hpp"
 
 namespace dpdk_app {
 
@@ -28,6 +29,8 @@ struct burst {
     uint16_t count = 0;
     uint16_t in_port = no_port;   // every packet arrived on this port
     uint16_t out_port = no_port;  // every packet leaves through this port
+    bool has_generated = false;   // some packets may carry the generated flag
+    bool has_punts = false;       // some packets may carry packet_meta::punt
 
     // Writes a burst-level egress into every mbuf->port. A stage that
     // changes egress per packet calls this first.
@@ -51,12 +54,26 @@ class stage_context {
 
     void drop(rte_mbuf* m, drop_reason why) noexcept {
         counters_.drops[static_cast<std::size_t>(why)].inc();
+        if (is_generated(m)) {
+            counters_.generated_dropped.inc();
+        }
         discard(m);
     }
     void consume(rte_mbuf* m) noexcept {
         counters_.consumed.inc();
         discard(m);
     }
+    // The received packet in m is dropped (why) or consumed, and m itself is
+    // reused for a packet the appliance generates: m lives on, flagged.
+    void reuse_dropped(rte_mbuf* m, drop_reason why) noexcept {
+        counters_.drops[static_cast<std::size_t>(why)].inc();
+        begin_generated(m);
+    }
+    void reuse_consumed(rte_mbuf* m) noexcept {
+        counters_.consumed.inc();
+        begin_generated(m);
+    }
+    void count(event e) noexcept { counters_.events[static_cast<std::size_t>(e)].inc(); }
     // Frees what drop()/consume() collected; called once per burst.
     void free_discarded() noexcept {
         if (n_discarded_ > 0) {
@@ -67,6 +84,10 @@ class stage_context {
     segment_counters& counters() noexcept { return counters_; }
 
   private:
+    void begin_generated(rte_mbuf* m) noexcept {
+        counters_.generated.inc();
+        mark_generated(m);
+    }
     void discard(rte_mbuf* m) noexcept {
         if (n_discarded_ == discarded_.size()) {
             free_discarded();

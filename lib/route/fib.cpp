@@ -180,41 +180,48 @@ uint32_t tbl8_groups_v6(const std::vector<resolved_route>& routes) {
 
 std::unique_ptr<fib> fib::build(const resolved_router& router,
                                 const std::map<std::string, fib_port>& ports, uint64_t generation,
-                                std::string& error) {
+                                neighbor_table& neighbors, bool tables, std::string& error) {
     std::unique_ptr<fib> f(new fib());
     f->generation_ = generation;
+    f->neighbors_ = &neighbors;
     for (const auto& [name, p] : ports) {
         if (p.id < max_ports) {
             f->ports_[p.id] = p;
         }
+        f->local4_.insert(f->local4_.end(), p.addr4.begin(), p.addr4.end());
+        f->local6_.insert(f->local6_.end(), p.addr6.begin(), p.addr6.end());
+    }
+    if (!tables) {
+        return f;
     }
     auto port_id = [&](const std::string& name) -> uint16_t {
         auto it = ports.find(name);
         return it == ports.end() ? no_port : it->second.id;
     };
-
-    // Neighbours: static ones resolved, gateways unresolved until ARP/NDP.
-    std::map<std::pair<bool, std::array<uint8_t, 16>>, uint32_t> neighbor_index;
-    auto neighbor_of = [&](const ip_address& a, uint16_t port) {
-        auto [it, fresh] = neighbor_index.emplace(std::make_pair(a.v6, a.bytes),
-                                                  static_cast<uint32_t>(f->neighbors_.size()));
-        if (fresh) {
-            neighbor_entry e;
-            e.port = port;
-            f->neighbors_.push_back(e);
+    auto neighbor_of = [&](const ip_address& a, uint16_t port) -> int32_t {
+        const int32_t slot = neighbors.insert(a, port);
+        if (slot < 0) {
+            error = "neighbor " + to_string(a) +
+                    ": the neighbour table is full (raise responder.neighbor_max)";
         }
-        return it->second;
+        return slot;
     };
+
+    // Static neighbours are permanent entries; gateways start incomplete
+    // until ARP / NDP resolves them.
     for (const auto& n : router.neighbors) {
         const uint16_t port = port_id(n.port);
         if (port == no_port) {
             error = "neighbor " + to_string(n.address) + ": port '" + n.port + "' was not found";
             return nullptr;
         }
-        neighbor_entry& e = f->neighbors_[neighbor_of(n.address, port)];
-        std::memcpy(e.mac.addr_bytes, n.mac.data(), 6);
-        e.port = port;
-        e.resolved = true;
+        const int32_t slot = neighbor_of(n.address, port);
+        if (slot < 0) {
+            return nullptr;
+        }
+        rte_ether_addr mac;
+        std::memcpy(mac.addr_bytes, n.mac.data(), 6);
+        neighbors.store(static_cast<uint32_t>(slot), mac, port, neighbor_state::permanent);
     }
 
     std::map<std::tuple<next_hop_kind, uint16_t, uint32_t>, uint32_t> hop_index;
@@ -242,7 +249,11 @@ std::unique_ptr<fib> fib::build(const resolved_router& router,
             return nullptr;
         }
         if (r.kind == next_hop_kind::forward) {
-            h.neighbor = neighbor_of(*r.gateway, h.port);
+            const int32_t slot = neighbor_of(*r.gateway, h.port);
+            if (slot < 0) {
+                return nullptr;
+            }
+            h.neighbor = static_cast<uint32_t>(slot);
         }
         hop_of_route.push_back(hop_of(h));
         const bool v6 = r.prefix.address.v6;
@@ -290,42 +301,12 @@ std::unique_ptr<fib> fib::build(const resolved_router& router,
         }
         (v6 ? f->routes6_ : f->routes4_)++;
     }
-
-    // Exact-match tables for directly connected destinations.
-    rte_hash_parameters hp{};
-    const std::string name4 = "nb4_" + suffix;
-    const std::string name6 = "nb6_" + suffix;
-    hp.entries = static_cast<uint32_t>(std::max<std::size_t>(64, neighbor_index.size() * 2));
-    hp.hash_func = rte_jhash;
-    hp.socket_id = SOCKET_ID_ANY;
-    hp.name = name4.c_str();
-    hp.key_len = 4;
-    f->neigh4_ = rte_hash_create(&hp);
-    hp.name = name6.c_str();
-    hp.key_len = 16;
-    f->neigh6_ = rte_hash_create(&hp);
-    if (f->neigh4_ == nullptr || f->neigh6_ == nullptr) {
-        error = std::string("cannot create the neighbour tables: ") + rte_strerror(rte_errno);
-        return nullptr;
-    }
-    for (const auto& [key, index] : neighbor_index) {
-        rte_hash* h = key.first ? f->neigh6_ : f->neigh4_;
-        void* data = reinterpret_cast<void*>(static_cast<uintptr_t>(index));
-        alignas(8) uint8_t aligned[16];  // rte_jhash reads 32-bit words
-        std::memcpy(aligned, key.second.data(), sizeof aligned);
-        if (rte_hash_add_key_data(h, aligned, data) != 0) {
-            error = "cannot add a neighbour to its table";
-            return nullptr;
-        }
-    }
     return f;
 }
 
 fib::~fib() {
     rte_fib_free(fib4_);
     rte_lpm6_free(lpm6_);
-    rte_hash_free(neigh4_);
-    rte_hash_free(neigh6_);
 }
 
 fib_store::~fib_store() = default;

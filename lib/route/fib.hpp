@@ -14,13 +14,13 @@
 
 #include <rte_ether.h>
 #include <rte_fib.h>
-#include <rte_hash.h>
 #include <rte_lpm6.h>
 #include <rte_rcu_qsbr.h>
 
 #include "config/config.hpp"
 #include "io/port.hpp"
 #include "pipeline/counters.hpp"
+#include "route/neighbor.hpp"
 
 namespace dpdk_app {
 
@@ -33,19 +33,15 @@ enum class next_hop_kind : uint8_t {
 struct next_hop {
     next_hop_kind kind = next_hop_kind::forward;
     uint16_t port = no_port;
-    uint32_t neighbor = 0;  // index into fib::neighbors (forward only)
-};
-
-struct neighbor_entry {
-    rte_ether_addr mac{};
-    uint16_t port = no_port;
-    bool resolved = false;
+    uint32_t neighbor = 0;  // slot in the neighbour table (forward only)
 };
 
 struct fib_port {
     uint16_t id = no_port;
     rte_ether_addr mac{};
-    uint16_t mtu = 1500;  // L3 bytes
+    uint16_t mtu = 1500;                          // L3 bytes
+    std::vector<uint32_t> addr4;                  // the interface's addresses, network order
+    std::vector<std::array<uint8_t, 16>> addr6;  // (the first is the source of ICMP errors)
 };
 
 // A route with its egress decided, before any table exists (no EAL needed).
@@ -79,9 +75,13 @@ class fib {
     // Builds the tables. ports maps port names to ids, MACs and MTUs.
     // generation numbers the tables' names. On failure returns nullptr and
     // sets error.
+    // neighbors receives an entry per gateway and the static neighbours; it
+    // outlives every fib. tables = false (bridge mode) builds only the ports
+    // and the appliance's own addresses, without route tables.
     static std::unique_ptr<fib> build(const resolved_router& router,
                                       const std::map<std::string, fib_port>& ports,
-                                      uint64_t generation, std::string& error);
+                                      uint64_t generation, neighbor_table& neighbors,
+                                      bool tables, std::string& error);
     ~fib();
     fib(const fib&) = delete;
     fib& operator=(const fib&) = delete;
@@ -108,11 +108,28 @@ class fib {
     int32_t default6() const noexcept { return default6_; }
     static constexpr uint64_t fib_miss = (1ull << 30) - 1;  // default_nh without a default route
     const next_hop& hop(uint32_t index) const noexcept { return next_hops_[index]; }
-    const neighbor_entry& neighbor(uint32_t index) const noexcept { return neighbors_[index]; }
-    // Neighbour index of a directly connected destination, or -1.
-    rte_hash* neighbors4() const noexcept { return neigh4_; }  // key: IPv4, network order
-    rte_hash* neighbors6() const noexcept { return neigh6_; }  // key: 16 bytes
+    const neighbor_table& neighbors() const noexcept { return *neighbors_; }
     const fib_port& port(uint16_t id) const noexcept { return ports_[id]; }
+    bool has_tables() const noexcept { return fib4_ != nullptr; }
+
+    // The appliance's own addresses, on any port.
+    bool owns4(uint32_t ip) const noexcept {  // network order
+        for (uint32_t a : local4_) {
+            if (a == ip) {
+                return true;
+            }
+        }
+        return false;
+    }
+    bool owns6(const uint8_t* ip) const noexcept {
+        for (const auto& a : local6_) {
+            if (__builtin_memcmp(a.data(), ip, 16) == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+    bool has_addresses() const noexcept { return !local4_.empty() || !local6_.empty(); }
 
     uint64_t generation() const noexcept { return generation_; }
     std::size_t routes4() const noexcept { return routes4_; }
@@ -123,12 +140,12 @@ class fib {
 
     rte_fib* fib4_ = nullptr;
     rte_lpm6* lpm6_ = nullptr;
-    rte_hash* neigh4_ = nullptr;
-    rte_hash* neigh6_ = nullptr;
+    const neighbor_table* neighbors_ = nullptr;
     int32_t default4_ = -1;
     int32_t default6_ = -1;
     std::vector<next_hop> next_hops_;
-    std::vector<neighbor_entry> neighbors_;
+    std::vector<uint32_t> local4_;
+    std::vector<std::array<uint8_t, 16>> local6_;
     std::array<fib_port, max_ports> ports_{};
     uint64_t generation_ = 0;
     std::size_t routes4_ = 0;

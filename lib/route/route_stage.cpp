@@ -51,11 +51,14 @@ bool martian_destination6(const uint8_t* a) noexcept {
 
 void route_stage::process(burst& b, stage_context& ctx) noexcept {
     const fib* f = store_.current();
+    const neighbor_table& nt = f->neighbors();
     const uint16_t n = b.count;
     b.out_port = no_port;  // egress is decided per packet below
 
-    // 1. Sort out what is not routable and gather the lookup keys.
-    std::array<drop_reason, max_burst> verdict;  // meaningful where !ok[i]
+    // 1. Sort out what is not routable and gather the lookup keys. A packet
+    //    is forwarded (ok), handed to the responder (punt) or dropped.
+    std::array<drop_reason, max_burst> verdict;  // meaningful where !ok[i] && punt none
+    std::array<punt_kind, max_burst> punt{};
     std::array<bool, max_burst> ok{};
     std::array<int32_t, max_burst> hop;
     std::array<uint32_t, max_burst> ips4;
@@ -83,8 +86,19 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
                 ok[i] = true;
             }
         } else if (pm.l3 == l3_kind::ipv6) {
-            if (martian_source6(pm.src_addr)) {
-                verdict[i] = drop_reason::martian_source;
+            static constexpr uint8_t unspecified[16] = {};
+            const bool dad = pm.l4_proto == IPPROTO_ICMPV6 && pm.dst_addr[0] == 0xff &&
+                             std::memcmp(pm.src_addr, unspecified, 16) == 0;
+            if (martian_source6(pm.src_addr) && !dad) {
+                verdict[i] = drop_reason::martian_source;  // :: only in DAD to a group
+            } else if (pm.dst_addr[0] == 0xff) {
+                // Multicast: NDP to the groups the appliance listens to goes to
+                // the responder, which checks the target.
+                if (pm.l4_proto == IPPROTO_ICMPV6) {
+                    punt[i] = punt_kind::local;
+                } else {
+                    verdict[i] = drop_reason::not_for_us_multicast;
+                }
             } else if (martian_destination6(pm.dst_addr)) {
                 verdict[i] = drop_reason::martian_destination;
             } else {
@@ -92,9 +106,10 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
                 at6[n6++] = i;
                 ok[i] = true;
             }
+        } else if (pm.l3 == l3_kind::arp) {
+            punt[i] = punt_kind::arp;
         } else {
-            verdict[i] =
-                pm.l3 == l3_kind::arp ? drop_reason::arp_to_responder : drop_reason::not_ip;
+            verdict[i] = drop_reason::not_ip;
         }
     }
 
@@ -116,7 +131,8 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
 
     // 3. Decide per packet; gather connected destinations for one bulk
     //    neighbour lookup per family.
-    std::array<uint32_t, max_burst> neighbor;
+    std::array<uint32_t, max_burst> slot;
+    std::array<uint16_t, max_burst> egress;
     std::array<const void*, max_burst> keys4;
     std::array<uint16_t, max_burst> conn4;
     std::array<const void*, max_burst> keys6;
@@ -130,25 +146,27 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
         packet_meta& pm = *meta_of(b.pkts[i]);
         ok[i] = false;
         if (hop[i] < 0) {
-            verdict[i] = drop_reason::no_route;
+            punt[i] = punt_kind::no_route;
             continue;
         }
         const next_hop& h = f->hop(static_cast<uint32_t>(hop[i]));
         if (h.kind == next_hop_kind::local) {
-            verdict[i] = drop_reason::for_us;
+            punt[i] = punt_kind::local;
             continue;
         }
         if (pm.ttl <= 1) {
-            verdict[i] = drop_reason::ttl_exceeded;
+            punt[i] = punt_kind::ttl_exceeded;
             continue;
         }
         if (pm.l3_total > f->port(h.port).mtu) {
-            verdict[i] = drop_reason::mtu_exceeded;
+            punt[i] = punt_kind::too_big;
+            pm.punt_arg = f->port(h.port).mtu;
             continue;
         }
         ok[i] = true;
+        egress[i] = h.port;
         if (h.kind == next_hop_kind::forward) {
-            neighbor[i] = h.neighbor;
+            slot[i] = h.neighbor;
         } else if (pm.l3 == l3_kind::ipv4) {
             keys4[c4] = pm.dst_addr;
             conn4[c4++] = i;
@@ -166,31 +184,42 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
         uint64_t hits = 0;
         rte_hash_lookup_bulk_data(h, keys.data(), count, &hits, data.data());
         for (uint16_t k = 0; k < count; ++k) {
-            if ((hits >> k & 1) != 0) {
-                neighbor[at[k]] = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[k]));
-            } else {
-                ok[at[k]] = false;
-                verdict[at[k]] = drop_reason::neighbor_unresolved;
-            }
+            slot[at[k]] = (hits >> k & 1) != 0
+                              ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[k]))
+                              : no_neighbor_slot;
         }
     };
-    resolve(f->neighbors4(), keys4, conn4, c4);
-    resolve(f->neighbors6(), keys6, conn6, c6);
+    resolve(nt.hash4(), keys4, conn4, c4);
+    resolve(nt.hash6(), keys6, conn6, c6);
 
-    // 4. Rewrite and keep, or drop with the verdict.
+    // 4. Rewrite and keep, hand to the responder (kept, marked), or drop.
     uint16_t kept = 0;
+    bool punted = false;
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = b.pkts[i];
-        if (!ok[i]) {
-            ctx.drop(m, verdict[i]);
-            continue;
-        }
-        const neighbor_entry& nb = f->neighbor(neighbor[i]);
-        if (!nb.resolved) {
-            ctx.drop(m, drop_reason::neighbor_unresolved);
-            continue;
-        }
         packet_meta& pm = *meta_of(m);
+        if (!ok[i]) {
+            if (punt[i] == punt_kind::none) {
+                ctx.drop(m, verdict[i]);
+                continue;
+            }
+            pm.punt = punt[i];
+            m->port = pm.in_port;
+            punted = true;
+            b.pkts[kept++] = m;
+            continue;
+        }
+        const neighbor_view nb = slot[i] == no_neighbor_slot
+                                     ? neighbor_view{}
+                                     : neighbor_table::unpack(nt.load(slot[i]));
+        if (!nb.usable()) {
+            pm.punt = punt_kind::unresolved;
+            pm.punt_arg = slot[i];
+            m->port = egress[i];
+            punted = true;
+            b.pkts[kept++] = m;
+            continue;
+        }
         const uint32_t frame = static_cast<uint32_t>(pm.l2_len) + pm.l3_total;
         if (m->pkt_len > frame) {
             rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - frame));  // Ethernet padding
@@ -203,11 +232,12 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
         }
         pm.ttl--;
         eth->dst_addr = nb.mac;
-        eth->src_addr = f->port(nb.port).mac;
-        m->port = nb.port;
+        eth->src_addr = f->port(egress[i]).mac;
+        m->port = egress[i];
         b.pkts[kept++] = m;
     }
     b.count = kept;
+    b.has_punts = punted;
 }
 
 }  // namespace dpdk_app

@@ -1,8 +1,8 @@
 // Router mode's forwarding stage: bulk LPM lookups (rte_lpm / rte_lpm6),
 // RFC 1812 checks, TTL / hop-limit decrement with incremental checksum, MAC
 // rewrite from the neighbour table. What a router must answer rather than
-// forward (TTL expiry, no route, unresolved neighbour, too big, for us) goes
-// to the responder edge: a named drop until the responder stage exists.
+// forward (ARP, TTL expiry, no route, unresolved neighbour, too big, for us)
+// stays in the burst marked with packet_meta::punt for the respond stage.
 #pragma once
 
 #include "pipeline/stage.hpp"

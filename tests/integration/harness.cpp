@@ -269,17 +269,24 @@ nlohmann::json read_json(const std::string& path) {
 ::testing::AssertionResult conservation_holds(const nlohmann::json& stats) {
     const auto& t = stats.at("totals");
     const uint64_t rx = t.at("rx"), fwd = t.at("forwarded"), drop = t.at("dropped"),
-                   cons = t.at("consumed"), fl = t.at("in_flight");
+                   cons = t.at("consumed"), fl = t.at("in_flight"), gen = t.at("generated"),
+                   gen_sent = t.at("generated_sent"), gen_drop = t.at("generated_dropped");
     uint64_t by_reason = 0;
     for (const auto& [k, v] : stats.at("drops").items()) {
         by_reason += v.get<uint64_t>();
     }
-    if (rx == fwd + drop + cons + fl && by_reason == drop) {
+    // In flight packets may be either kind; at rest (final stats) both laws
+    // hold on their own.
+    const bool combined = rx + gen == fwd + drop + cons + gen_sent + gen_drop + fl;
+    const bool at_rest = fl != 0 || (rx == fwd + drop + cons && gen == gen_sent + gen_drop);
+    if (combined && at_rest && by_reason == drop + gen_drop) {
         return ::testing::AssertionSuccess();
     }
     return ::testing::AssertionFailure()
            << "rx " << rx << " != forwarded " << fwd << " + dropped " << drop << " + consumed "
-           << cons << " + in_flight " << fl << " (drops by reason sum to " << by_reason << ")";
+           << cons << " + in_flight " << fl << ", or generated " << gen << " != sent "
+           << gen_sent << " + dropped " << gen_drop << " (drops by reason sum to " << by_reason
+           << ")";
 }
 
 int sh(const std::string& command) {

@@ -82,7 +82,10 @@ std::vector<frame> read_pcap(const std::string& path);
 
 nlohmann::json read_json(const std::string& path);
 
-// rx == forwarded + dropped + consumed + in_flight, with the numbers in the message.
+// rx + generated == forwarded + dropped + consumed + generated_sent +
+// generated_dropped + in_flight, and with nothing in flight
+// rx == forwarded + dropped + consumed and generated == generated_sent +
+// generated_dropped; the drops by reason sum to dropped + generated_dropped.
 ::testing::AssertionResult conservation_holds(const nlohmann::json& stats);
 
 // Runs a shell command; returns its exit status.

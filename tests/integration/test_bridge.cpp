@@ -97,7 +97,7 @@ TEST(Bridge, ConfiguredPeersAndPlacementAreHonoured) {
     write_pcap(dir.file("a.pcap"), a);
     std::ofstream(dir.file("app.toml")) << R"(
 [pipeline]
-placement = [["rx", "parse", "bridge"], ["tx"]]
+placement = [["rx", "parse", "bridge"], ["respond", "tx"]]
 [[port]]
 name = "net_pcap0"
 peer = "net_pcap0"
@@ -114,10 +114,11 @@ tx_desc = 256
     EXPECT_EQ(read_pcap(dir.file("out.pcap")), a);
     const auto stats = read_json(dir.file("stats.json"));
     EXPECT_TRUE(conservation_holds(stats));
-    ASSERT_EQ(stats["stages"].size(), 4u);
+    ASSERT_EQ(stats["stages"].size(), 5u);
     EXPECT_EQ(stats["stages"][0]["lcore"], stats["stages"][1]["lcore"]);
     EXPECT_EQ(stats["stages"][1]["lcore"], stats["stages"][2]["lcore"]);
     EXPECT_NE(stats["stages"][2]["lcore"], stats["stages"][3]["lcore"]);
+    EXPECT_EQ(stats["stages"][3]["lcore"], stats["stages"][4]["lcore"]);
     // One worker lcore is left idle, and the app says so.
     EXPECT_NE(r.err.find("stay idle"), std::string::npos) << r.err;
 }

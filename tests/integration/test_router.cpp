@@ -1,6 +1,7 @@
 // Router mode through real vdevs: a scapy-built send/expect case compared
 // byte for byte, checksums checked by tshark, and a hitless reload (SIGHUP)
 // under load.
+#include <algorithm>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -87,18 +88,58 @@ TEST_P(RouterCase, SendExpectByteForByte) {
     const run_result r = run_app(args, dir);
     ASSERT_EQ(r.exit_code, 0) << r.err;
 
+    // ARP the appliance sends by itself: announcements on both ports and
+    // requests for the unresolved 198.51.100.8 on port 1.
+    auto is_arp = [](const frame& f) { return f.size() >= 42 && f[12] == 0x08 && f[13] == 0x06; };
+    auto own_arp = [&](const std::vector<frame>& frames, std::size_t& announcements,
+                       std::size_t& requests_for_8) {
+        std::vector<frame> rest;
+        for (const auto& f : frames) {
+            const bool request = is_arp(f) && f[21] == 1;
+            if (request && std::equal(f.begin() + 28, f.begin() + 32, f.begin() + 38)) {
+                ++announcements;
+            } else if (request && f[38] == 198 && f[39] == 51 && f[40] == 100 && f[41] == 8) {
+                ++requests_for_8;
+            } else {
+                rest.push_back(f);
+            }
+        }
+        return rest;
+    };
+    std::size_t announce0 = 0, announce1 = 0, ask0 = 0, ask1 = 0;
     const auto expect = read_pcap(dir.file("expect1.pcap"));
-    const auto out = read_pcap(dir.file("out1.pcap"));
+    const auto out = own_arp(read_pcap(dir.file("out1.pcap")), announce1, ask1);
     ASSERT_EQ(out.size(), expect.size());
     for (std::size_t i = 0; i < out.size(); ++i) {
         ASSERT_EQ(out[i], expect[i]) << "frame " << i << " differs from scapy's";
     }
-    EXPECT_TRUE(read_pcap(dir.file("out0.pcap")).empty());
+    // Replies and ICMP errors, byte for byte against scapy's.
+    const auto expect0 = read_pcap(dir.file("expect0.pcap"));
+    const auto out0 = own_arp(read_pcap(dir.file("out0.pcap")), announce0, ask0);
+    ASSERT_EQ(out0.size(), expect0.size());
+    for (std::size_t i = 0; i < out0.size(); ++i) {
+        ASSERT_EQ(out0[i], expect0[i]) << "port 0 frame " << i << " differs from scapy's";
+    }
+    EXPECT_EQ(announce0, 1u) << "one gratuitous ARP for 192.0.2.1";
+    EXPECT_EQ(announce1, 1u) << "one gratuitous ARP for 198.51.100.1";
+    EXPECT_EQ(ask0, 0u);
+    EXPECT_GE(ask1, 1u) << "198.51.100.8 is resolved with ARP on port 1";
 
     const auto stats = read_json(dir.file("stats.json"));
     EXPECT_TRUE(conservation_holds(stats));
     EXPECT_EQ(stats["mode"], "router");
     EXPECT_EQ(stats["totals"]["forwarded"], expect.size());
+    uint64_t consumed = 0;
+    std::ifstream(dir.file("consumed.txt")) >> consumed;
+    EXPECT_EQ(stats["totals"]["consumed"], consumed);
+    EXPECT_EQ(stats["totals"]["generated_sent"],
+              expect0.size() + announce0 + announce1 + ask1);
+    EXPECT_EQ(stats["responder"]["errors_time_exceeded"], 9u);
+    EXPECT_EQ(stats["responder"]["errors_unreachable_net"], 6u);
+    EXPECT_EQ(stats["responder"]["errors_unreachable_port"], 3u);
+    EXPECT_EQ(stats["responder"]["errors_too_big"], 3u);
+    EXPECT_EQ(stats["responder"]["echo_replies"], 3u);
+    EXPECT_EQ(stats["responder"]["arp_replies"], 3u);
     EXPECT_EQ(stats["mempool"]["in_use"], 0u);
     const auto want = read_drops(dir.file("drops.txt"));
     for (const auto& [reason, count] : stats["drops"].items()) {
@@ -116,6 +157,20 @@ TEST_P(RouterCase, SendExpectByteForByte) {
             " -o ip.check_checksum:TRUE -Y 'ip.checksum.status == \"Good\"' 2>/dev/null | wc -l");
         EXPECT_EQ(std::stoi(bad), 0);
         EXPECT_GT(std::stoi(good), 50);
+        // ... and on every ICMP / ICMPv6 checksum of the generated packets.
+        const std::string icmp_bad = sh_output(
+            "tshark -r " + dir.file("out0.pcap") +
+            " -o ip.check_checksum:TRUE -Y 'icmp.checksum.status == \"Bad\" || "
+            "icmpv6.checksum.status == \"Bad\" || ip.checksum.status == \"Bad\"' 2>/dev/null"
+            " | wc -l");
+        const std::string icmp_good = sh_output(
+            "tshark -r " + dir.file("out0.pcap") +
+            " -Y 'icmp.checksum.status == \"Good\" || icmpv6.checksum.status == \"Good\"'"
+            " 2>/dev/null | wc -l");
+        const auto icmp_frames = static_cast<int>(
+            std::count_if(out0.begin(), out0.end(), [&](const frame& f) { return !is_arp(f); }));
+        EXPECT_EQ(std::stoi(icmp_bad), 0);
+        EXPECT_EQ(std::stoi(icmp_good), icmp_frames);
     }
 }
 

@@ -57,9 +57,10 @@ TEST(config_defaults, empty_text_gives_the_model_defaults) {
 }
 
 TEST(config_defaults, stage_chain_of_bridge) {
-    EXPECT_THAT(stage_chain(forwarding_mode::bridge), ElementsAre("rx", "parse", "bridge", "tx"));
+    EXPECT_THAT(stage_chain(forwarding_mode::bridge), ElementsAre("rx", "parse", "bridge", "respond", "tx"));
     EXPECT_THAT(stage_chain(forwarding_mode::bridge, false), ElementsAre("rx", "bridge", "tx"));
-    EXPECT_THAT(stage_chain(forwarding_mode::router), ElementsAre("rx", "parse", "route", "tx"));
+    EXPECT_THAT(stage_chain(forwarding_mode::router),
+                ElementsAre("rx", "parse", "route", "respond", "tx"));
 }
 
 constexpr const char* full_config = R"(# every key
@@ -74,7 +75,7 @@ ring_size = 256
 ring_full = "drop"
 tx_retries = 3
 lcores_per_lane = 2
-placement = [["rx"], ["parse", "bridge", "tx"]]
+placement = [["rx"], ["parse", "bridge", "respond", "tx"]]
 
 [mempool]
 mbufs = 8191
@@ -108,7 +109,7 @@ TEST(config_full, every_key_maps_to_the_model) {
     EXPECT_EQ(c.lcores_per_lane, 2u);
     ASSERT_EQ(c.placement.size(), 2u);
     EXPECT_THAT(c.placement[0], ElementsAre("rx"));
-    EXPECT_THAT(c.placement[1], ElementsAre("parse", "bridge", "tx"));
+    EXPECT_THAT(c.placement[1], ElementsAre("parse", "bridge", "respond", "tx"));
     EXPECT_EQ(c.mbufs, 8191u);
     EXPECT_EQ(c.mbuf_cache, 128u);
     EXPECT_EQ(c.mbuf_data_room, 4096);
@@ -284,18 +285,18 @@ const invalid_case invalid_cases[] = {
     {"placement_wrong_order",
      "[pipeline]\nplacement = [[\"rx\"], [\"parse\", \"tx\", \"bridge\"]]\n", 2, 13,
      "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
-     "bridge, tx), each exactly once"},
+     "bridge, respond, tx), each exactly once"},
     {"placement_missing_stage", "[pipeline]\nplacement = [[\"rx\", \"parse\", \"tx\"]]\n", 2, 13,
      "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
-     "bridge, tx), each exactly once"},
+     "bridge, respond, tx), each exactly once"},
     {"placement_duplicate_stage",
      "[pipeline]\nplacement = [[\"rx\", \"parse\", \"bridge\"], [\"bridge\", \"tx\"]]\n", 2, 13,
      "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
-     "bridge, tx), each exactly once"},
+     "bridge, respond, tx), each exactly once"},
     {"placement_unknown_stage",
      "[pipeline]\nplacement = [[\"rx\", \"parse\", \"nat\", \"bridge\", \"tx\"]]\n", 2, 13,
      "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
-     "bridge, tx), each exactly once"},
+     "bridge, respond, tx), each exactly once"},
     {"placement_non_string",
      "[pipeline]\nplacement = [[\"rx\", 5], [\"parse\", \"bridge\", \"tx\"]]\n", 2, 21,
      "pipeline.placement: expected a stage name string"},
@@ -345,7 +346,7 @@ mode = "bridge"
 lanes = 1
 
 [pipeline]
-placement = [["rx"], ["parse", "bridge"], ["tx"]]
+placement = [["rx"], ["parse", "bridge"], ["respond", "tx"]]
 
 [[port]]
 name = "net_tap0"

@@ -227,7 +227,12 @@ class fib_test : public ::testing::Test {
         if (unit::dpdk_environment::pool() == nullptr) {
             GTEST_SKIP() << unit::dpdk_environment::error();
         }
+        static unsigned instance = 0;
+        std::string error;
+        neighbors_ = neighbor_table::create(8192, "ut" + std::to_string(++instance), error);
+        ASSERT_TRUE(neighbors_) << error;
     }
+    std::unique_ptr<neighbor_table> neighbors_;
 };
 
 std::map<std::string, fib_port> test_ports() {
@@ -329,7 +334,7 @@ TEST_F(fib_test, ipv4_lookups_match_brute_force) {
     std::mt19937 rng(4);
     const resolved_router r = random_router(false, 3000, rng);
     std::string error;
-    auto f = fib::build(r, test_ports(), 9001, error);
+    auto f = fib::build(r, test_ports(), 9001, *neighbors_, true, error);
     ASSERT_TRUE(f) << error;
     EXPECT_EQ(f->routes4(), r.routes.size());
     std::array<uint32_t, 32> ips;
@@ -358,7 +363,7 @@ TEST_F(fib_test, ipv4_without_default_route_misses) {
     std::vector<config_error> errors;
     const auto r = resolve_router(c, "t", errors);
     std::string error;
-    auto f = fib::build(r, test_ports(), 9006, error);
+    auto f = fib::build(r, test_ports(), 9006, *neighbors_, true, error);
     ASSERT_TRUE(f) << error;
     std::array<uint32_t, 3> ips = {addr("10.1.1.1").v4_host(), addr("192.0.2.9").v4_host(),
                                    addr("255.255.255.255").v4_host()};
@@ -374,7 +379,7 @@ TEST_F(fib_test, ipv6_lookups_match_brute_force) {
     std::mt19937 rng(6);
     const resolved_router r = random_router(true, 2000, rng);
     std::string error;
-    auto f = fib::build(r, test_ports(), 9002, error);
+    auto f = fib::build(r, test_ports(), 9002, *neighbors_, true, error);
     ASSERT_TRUE(f) << error;
     EXPECT_EQ(f->routes6(), r.routes.size());
     uint8_t ips[32][RTE_LPM6_IPV6_ADDR_SIZE];
@@ -417,7 +422,7 @@ TEST_F(fib_test, next_hops_and_neighbours) {
     const auto r = resolve_router(c, "t", errors);
     ASSERT_TRUE(errors.empty());
     std::string error;
-    auto f = fib::build(r, test_ports(), 9003, error);
+    auto f = fib::build(r, test_ports(), 9003, *neighbors_, true, error);
     ASSERT_TRUE(f) << error;
     std::array<uint32_t, 3> ips = {addr("203.0.113.7").v4_host(), addr("198.19.1.1").v4_host(),
                                    addr("192.0.2.1").v4_host()};
@@ -431,17 +436,19 @@ TEST_F(fib_test, next_hops_and_neighbours) {
     const next_hop& h = f->hop(a);
     EXPECT_EQ(h.kind, next_hop_kind::forward);
     EXPECT_EQ(h.port, 1);
-    EXPECT_TRUE(f->neighbor(h.neighbor).resolved);
-    EXPECT_EQ(f->neighbor(h.neighbor).mac.addr_bytes[5], 9);
+    const neighbor_view nb = neighbor_table::unpack(neighbors_->load(h.neighbor));
+    EXPECT_EQ(nb.state, neighbor_state::permanent);
+    EXPECT_EQ(nb.mac.addr_bytes[5], 9);
+    EXPECT_EQ(nb.port, 1);
     EXPECT_EQ(f->hop(static_cast<uint32_t>(hops[2])).kind, next_hop_kind::local);
     // The static neighbour is also found for connected destinations.
     alignas(8) uint8_t key[16];  // rte_jhash reads 32-bit words
     std::memcpy(key, addr("198.51.100.9").bytes.data(), 16);
     void* data = nullptr;
-    EXPECT_GE(rte_hash_lookup_data(f->neighbors4(), key, &data), 0);
+    EXPECT_GE(rte_hash_lookup_data(neighbors_->hash4(), key, &data), 0);
     EXPECT_EQ(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data)), h.neighbor);
     std::memcpy(key, addr("198.51.100.10").bytes.data(), 16);
-    EXPECT_LT(rte_hash_lookup_data(f->neighbors4(), key, &data), 0);
+    EXPECT_LT(rte_hash_lookup_data(neighbors_->hash4(), key, &data), 0);
 }
 
 TEST_F(fib_test, store_publishes_and_frees_after_grace_period) {
@@ -455,12 +462,12 @@ TEST_F(fib_test, store_publishes_and_frees_after_grace_period) {
         std::vector<config_error> errors;
         const auto r = resolve_router(two_interfaces(), "t", errors);
         std::string error;
-        auto f1 = fib::build(r, test_ports(), 9004, error);
+        auto f1 = fib::build(r, test_ports(), 9004, *neighbors_, true, error);
         ASSERT_TRUE(f1) << error;
         const fib* first = f1.get();
         store.publish(std::move(f1), RTE_QSBR_THRID_INVALID);
         EXPECT_EQ(store.current(), first);
-        auto f2 = fib::build(r, test_ports(), 9005, error);
+        auto f2 = fib::build(r, test_ports(), 9005, *neighbors_, true, error);
         ASSERT_TRUE(f2) << error;
         const fib* second = f2.get();
         // No reader is registered, so the grace period ends at once.

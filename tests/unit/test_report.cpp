@@ -164,9 +164,12 @@ run_report sample_report() {
     r.pipe.forwarded = 900;
     r.pipe.consumed = 7;
     r.pipe.generated = 2;
+    r.pipe.generated_sent = 1;
+    r.pipe.generated_dropped = 1;
     r.pipe.in_flight = 40;
+    r.pipe.events[static_cast<std::size_t>(event::echo_replies)] = 1;
     r.pipe.drops[static_cast<std::size_t>(drop_reason::ring_full)] = 50;
-    r.pipe.drops[static_cast<std::size_t>(drop_reason::tx_full)] = 3;
+    r.pipe.drops[static_cast<std::size_t>(drop_reason::tx_full)] = 4;  // one generated
     r.pipe.drops[static_cast<std::size_t>(drop_reason::no_egress_port)] = 0;
     r.pipe.stages.push_back({"rx", 0, 1, 1000, 1000, 40, 800, 100});
     r.pipe.stages.push_back({"bridge", 0, 2, 1000, 1000, 40, 300, 100});
@@ -209,13 +212,26 @@ TEST(to_json, header_and_totals) {
     EXPECT_DOUBLE_EQ(j.at("seconds").get<double>(), 2.5);
     EXPECT_EQ(j.at("final"), true);
     const nlohmann::json& t = j.at("totals");
-    EXPECT_EQ(t.size(), 6u);
+    EXPECT_EQ(t.size(), 8u);
     EXPECT_EQ(t.at("rx"), 1000);
     EXPECT_EQ(t.at("forwarded"), 900);
-    EXPECT_EQ(t.at("dropped"), 53);
+    EXPECT_EQ(t.at("dropped"), 53) << "drops of received packets only";
     EXPECT_EQ(t.at("consumed"), 7);
     EXPECT_EQ(t.at("generated"), 2);
+    EXPECT_EQ(t.at("generated_sent"), 1);
+    EXPECT_EQ(t.at("generated_dropped"), 1);
     EXPECT_EQ(t.at("in_flight"), 40);
+}
+
+TEST(to_json, responder_has_every_event_by_name) {
+    const nlohmann::json j = nlohmann::json::parse(to_json(sample_report()));
+    const nlohmann::json& r = j.at("responder");
+    EXPECT_EQ(r.size(), event_count);
+    for (std::string_view name : event_names) {
+        EXPECT_TRUE(r.contains(std::string(name))) << name;
+    }
+    EXPECT_EQ(r.at("echo_replies"), 1);
+    EXPECT_EQ(r.at("arp_replies"), 0);
 }
 
 TEST(to_json, drops_has_every_reason_by_name) {
@@ -226,7 +242,7 @@ TEST(to_json, drops_has_every_reason_by_name) {
         EXPECT_TRUE(d.contains(std::string(name))) << name;
     }
     EXPECT_EQ(d.at("ring_full"), 50);
-    EXPECT_EQ(d.at("tx_full"), 3);
+    EXPECT_EQ(d.at("tx_full"), 4);
     EXPECT_EQ(d.at("no_egress_port"), 0);
 }
 

@@ -2,7 +2,12 @@
 """Router-mode send/expect case, built with scapy (an implementation
 independent of dpdk-app's): writes OUT/in.pcap (frames sent into port 0),
 OUT/expect1.pcap (what port 1 must transmit, checksums computed by scapy),
-OUT/empty.pcap and OUT/drops.txt ("reason count" lines).
+OUT/expect0.pcap (the replies and ICMP errors port 0 must transmit, built by
+scapy from the RFCs), OUT/empty.pcap, OUT/drops.txt ("reason count" lines)
+and OUT/consumed.txt (how many packets the responder absorbs).
+ARP frames the appliance sends on its own (announcements, requests for the
+unresolved 198.51.100.8) are not in the expect files: the test checks them
+separately.
 
 Topology (see router.toml written by the test):
   port 0 net_pcap0  192.0.2.1/24  2001:db8:1::1/64  mac 02:00:00:00:00:01
@@ -13,7 +18,8 @@ Topology (see router.toml written by the test):
 import sys
 from collections import Counter
 
-from scapy.all import ARP, Dot1Q, Ether, ICMP, IP, IPv6, Raw, TCP, UDP, wrpcap
+from scapy.all import (ARP, Dot1Q, Ether, ICMP, ICMPv6DestUnreach, ICMPv6TimeExceeded, IP, IPv6,
+                       Raw, TCP, UDP, wrpcap)
 
 out = sys.argv[1]
 HOST = "02:00:00:00:00:99"
@@ -23,8 +29,9 @@ GW4 = "02:00:00:00:0a:02"
 GW6 = "02:00:00:00:0a:06"
 N7 = "02:00:00:00:0a:07"
 
-sent, expect = [], []
+sent, expect, replies = [], [], []
 drops = Counter()
+consumed = 0
 
 
 def forward(pkt, dst_mac):
@@ -43,6 +50,26 @@ def forward(pkt, dst_mac):
 def drop(pkt, reason):
     sent.append(pkt)
     drops[reason] += 1
+
+
+def error(pkt, reason, icmp4=None, icmp6=None):
+    """Dropped with reason, answered with an ICMP error quoting the packet
+    (576 bytes in all for IPv4, 1280 for IPv6) from port 0's address."""
+    drop(pkt, reason)
+    if IP in pkt:
+        quote = bytes(pkt[IP])[:576 - 28]
+        e = Ether(src=P0, dst=HOST) / IP(src="192.0.2.1", dst=pkt[IP].src, tos=0xc0, id=0, ttl=64) / icmp4 / Raw(quote)
+    else:
+        quote = bytes(pkt[IPv6])[:1280 - 48]
+        e = Ether(src=P0, dst=HOST) / IPv6(src="2001:db8:1::1", dst=pkt[IPv6].src, hlim=64) / icmp6 / Raw(quote)
+    replies.append(Ether(bytes(e)))
+
+
+def answered(pkt, reply):
+    global consumed
+    sent.append(pkt)
+    consumed += 1
+    replies.append(Ether(bytes(reply)))
 
 
 for i in range(20):
@@ -69,24 +96,37 @@ del e[IP].chksum
 expect.append(Ether(bytes(e)))
 
 for i in range(3):
-    drop(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="203.0.113.1", ttl=1) / UDP(), "ttl_exceeded")
-    drop(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="203.0.113.1", ttl=0) / UDP(), "ttl_exceeded")
-    drop(Ether(src=HOST, dst=P0) / IPv6(src="2001:db8:1::10", dst="2001:db8:99::1", hlim=1) / UDP(), "ttl_exceeded")
-    drop(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="10.9.9.9") / UDP(), "no_route")
-    drop(Ether(src=HOST, dst=P0) / IPv6(src="2001:db8:1::10", dst="2001:db8:77::1") / UDP(), "no_route")
+    error(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="203.0.113.1", ttl=1) / UDP(), "ttl_exceeded",
+          icmp4=ICMP(type=11, code=0))
+    error(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="203.0.113.1", ttl=0) / UDP(), "ttl_exceeded",
+          icmp4=ICMP(type=11, code=0))
+    error(Ether(src=HOST, dst=P0) / IPv6(src="2001:db8:1::10", dst="2001:db8:99::1", hlim=1) / UDP(), "ttl_exceeded",
+          icmp6=ICMPv6TimeExceeded(code=0))
+    error(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="10.9.9.9") / UDP(), "no_route",
+          icmp4=ICMP(type=3, code=0))
+    error(Ether(src=HOST, dst=P0) / IPv6(src="2001:db8:1::10", dst="2001:db8:77::1") / UDP(), "no_route",
+          icmp6=ICMPv6DestUnreach(code=0))
     drop(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="198.51.100.8") / UDP(), "neighbor_unresolved")
-    drop(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="192.0.2.1") / ICMP(), "for_us")
-    drop(Ether(src=HOST, dst=P0) / IPv6(src="2001:db8:1::10", dst="2001:db8:2::1") / UDP(), "for_us")
+    ping = Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="192.0.2.1") / ICMP(id=77, seq=i) / Raw(b"echo" * i)
+    answered(ping, Ether(src=P0, dst=HOST) / IP(src="192.0.2.1", dst="192.0.2.10", ttl=64) / ICMP(type=0, id=77, seq=i)
+             / Raw(b"echo" * i))
+    error(Ether(src=HOST, dst=P0) / IPv6(src="2001:db8:1::10", dst="2001:db8:2::1") / UDP(), "no_local_service",
+          icmp6=ICMPv6DestUnreach(code=4))
     drop(Ether(src=HOST, dst=P0) / IP(src="127.0.0.1", dst="203.0.113.1") / UDP(), "martian_source")
     drop(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="127.0.0.1") / UDP(), "martian_destination")
     drop(Ether(src=HOST, dst=P0) / IPv6(src="2001:db8:1::10", dst="fe80::1") / UDP(), "martian_destination")
-    drop(Ether(src=HOST, dst="ff:ff:ff:ff:ff:ff") / ARP(pdst="192.0.2.1", psrc="192.0.2.10"), "arp_to_responder")
+    answered(Ether(src=HOST, dst="ff:ff:ff:ff:ff:ff") / ARP(hwsrc=HOST, pdst="192.0.2.1", psrc="192.0.2.10"),
+             Ether(src=P0, dst=HOST) / ARP(op=2, hwsrc=P0, psrc="192.0.2.1", hwdst=HOST, pdst="192.0.2.10"))
     drop(Ether(src=HOST, dst=P0) / Dot1Q(vlan=5) / IP(src="192.0.2.10", dst="203.0.113.1") / UDP(), "vlan_not_routed")
     drop(Ether(src=HOST, dst=P0, type=0x88b5) / Raw(b"x" * 50), "not_ip")
-    drop(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="203.0.113.1", flags="DF") / UDP() / Raw(b"m" * 1480), "mtu_exceeded")
+    error(Ether(src=HOST, dst=P0) / IP(src="192.0.2.10", dst="203.0.113.1", flags="DF") / UDP() / Raw(b"m" * 1480),
+          "mtu_exceeded", icmp4=ICMP(type=3, code=4, nexthopmtu=1500))
 
 wrpcap(f"{out}/in.pcap", sent)
 wrpcap(f"{out}/expect1.pcap", expect)
+wrpcap(f"{out}/expect0.pcap", replies)
+with open(f"{out}/consumed.txt", "w") as f:
+    f.write(f"{consumed}\n")
 wrpcap(f"{out}/empty.pcap", [])
 with open(f"{out}/drops.txt", "w") as f:
     for reason, n in sorted(drops.items()):

@@ -1,0 +1,109 @@
+// Packet builders of the responder. Replies and ICMP errors are written into
+// the mbuf of the packet they answer (no allocation on the data path); ARP
+// requests and neighbour solicitations are written into a fresh mbuf from
+// the control pool. Every builder leaves a complete Ethernet frame with
+// correct checksums and sets mbuf->port to the egress port.
+//
+// Preconditions common to the in-place builders: m was parsed (pm is its
+// metadata), it is untagged (pm.vlan_count == 0), and its Ethernet, network
+// and ICMP headers lie in the first segment.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include <rte_arp.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "packet/meta.hpp"
+#include "pipeline/drop_reason.hpp"
+
+namespace dpdk_app {
+
+inline constexpr uint16_t icmp4_error_max = 576;   // RFC 1812 4.3.2.3: the error's IP length
+inline constexpr uint16_t icmp6_error_max = 1280;  // RFC 4443 2.4 (c)
+
+// True when the first `bytes` bytes of m are in its first segment.
+inline bool headers_contiguous(const rte_mbuf* m, uint32_t bytes) noexcept {
+    return rte_pktmbuf_data_len(m) >= bytes;
+}
+
+// ---- ARP (RFC 826) -------------------------------------------------------
+
+// Checks an Ethernet/IPv4 ARP packet; returns the reason to drop it or
+// nothing. The sender's MAC must equal the Ethernet source.
+std::optional<drop_reason> arp_check(const rte_mbuf* m, const packet_meta& pm) noexcept;
+// The ARP header of a checked packet.
+const rte_arp_hdr* arp_header(const rte_mbuf* m, const packet_meta& pm) noexcept;
+// Turns a request for `our_ip` (network order) into the reply from our_mac.
+void arp_reply_in_place(rte_mbuf* m, const packet_meta& pm, const rte_ether_addr& our_mac) noexcept;
+// Writes an ARP request for target_ip from (our_mac, our_ip) into an empty
+// mbuf: broadcast, or unicast to *dst (a re-check of a known neighbour).
+// target_ip == our_ip makes it a gratuitous ARP. Returns false if m has no room.
+bool arp_request_build(rte_mbuf* m, const rte_ether_addr& our_mac, uint32_t our_ip,
+                       uint32_t target_ip, const rte_ether_addr* dst) noexcept;
+
+// ---- ICMP / ICMPv6 echo ---------------------------------------------------
+
+// True when the ICMP (IPv4) or ICMPv6 checksum of m is right.
+bool icmp_checksum_ok(const rte_mbuf* m, const packet_meta& pm) noexcept;
+// Echo request -> echo reply in place: addresses swapped, same identifier,
+// sequence and payload, TTL / hop limit 64, checksums updated.
+void icmp4_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,
+                               const rte_ether_addr& our_mac) noexcept;
+void icmp6_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,
+                               const rte_ether_addr& our_mac) noexcept;
+
+// ---- NDP (RFC 4861) -------------------------------------------------------
+
+enum class ndp_type : uint8_t { solicitation = 135, advertisement = 136 };
+
+struct ndp_message {
+    uint8_t type = 0;
+    const uint8_t* target = nullptr;        // 16 bytes, inside the packet
+    const uint8_t* link_address = nullptr;  // source / target link-layer option, or null
+    bool solicited = false;                 // NA S flag
+    bool override_flag = false;             // NA O flag
+};
+// Checks an NS or NA (hop limit 255, code 0, length, target not multicast,
+// options well-formed) and extracts it; returns the reason to drop or nothing.
+std::optional<drop_reason> ndp_check(const rte_mbuf* m, const packet_meta& pm,
+                                     ndp_message& out) noexcept;
+// NS for one of our addresses -> NA in place (to the soliciting host, or to
+// all-nodes when the source is :: during duplicate address detection).
+void ndp_advertisement_in_place(rte_mbuf* m, const packet_meta& pm, const uint8_t* target,
+                                const rte_ether_addr& our_mac, bool router) noexcept;
+// Writes an NS for target from our_ip into an empty mbuf: to the target's
+// solicited-node multicast group, or unicast to *dst. Returns false if no room.
+bool ndp_solicitation_build(rte_mbuf* m, const rte_ether_addr& our_mac, const uint8_t* our_ip,
+                            const uint8_t* target, const rte_ether_addr* dst) noexcept;
+
+// ---- ICMP errors (RFC 792, 1812, 4443) -------------------------------------
+
+// Why an error about a packet must not be sent (RFC 1812 4.3.2.7, RFC 4443 2.4 e).
+enum class error_rule : uint8_t { send, about_error, multicast, fragment, bad_source };
+error_rule may_send_error(const rte_mbuf* m, const packet_meta& pm, bool packet_too_big) noexcept;
+
+// Replaces m with an ICMP error about it: Ethernet back to the frame's source
+// on pm.in_port, IP from our_ip to the packet's source, the original IP
+// packet quoted up to 576 (IPv4) / 1280 (IPv6) bytes in all. rest is the
+// ICMP header's last 32 bits (the next-hop MTU of "fragmentation needed",
+// the MTU of "packet too big"), host order.
+void icmp4_error_in_place(rte_mbuf* m, const packet_meta& pm, uint8_t type, uint8_t code,
+                          uint32_t rest, uint32_t our_ip, const rte_ether_addr& our_mac) noexcept;
+void icmp6_error_in_place(rte_mbuf* m, const packet_meta& pm, uint8_t type, uint8_t code,
+                          uint32_t rest, const uint8_t* our_ip,
+                          const rte_ether_addr& our_mac) noexcept;
+
+// True when m has the headroom an error about it needs (its Ethernet header
+// is replaced by Ethernet + IP + ICMP headers).
+inline bool room_for_error(const rte_mbuf* m, const packet_meta& pm) noexcept {
+    return rte_pktmbuf_headroom(m) + pm.l2_len >= 14u + 40u + 8u;
+}
+
+// Cuts a (possibly chained) mbuf to its first len bytes, freeing segments
+// that are no longer needed.
+void truncate_packet(rte_mbuf* m, uint32_t len) noexcept;
+
+}  // namespace dpdk_app

@@ -1,0 +1,343 @@
+#include "respond/respond_stage.hpp"
+
+#include <cstring>
+
+#include <rte_arp.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+
+#include "packet/meta.hpp"
+#include "respond/build.hpp"
+
+namespace dpdk_app {
+
+namespace {
+
+constexpr uint8_t icmp6_echo_request = 128;
+constexpr uint8_t icmp6_ns = 135;
+constexpr uint8_t icmp6_na = 136;
+
+uint32_t source_hash(const packet_meta& pm) noexcept {
+    uint32_t w[4];
+    std::memcpy(w, pm.src_addr, 16);
+    const uint32_t x = pm.l3 == l3_kind::ipv4 ? w[0] : (w[0] ^ w[1] ^ w[2] ^ w[3]);
+    return (x * 2654435761u) >> 24;
+}
+
+bool on_port4(const fib_port& p, uint32_t ip) noexcept {
+    for (uint32_t a : p.addr4) {
+        if (a == ip) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool on_port6(const fib_port& p, const uint8_t* ip) noexcept {
+    for (const auto& a : p.addr6) {
+        if (std::memcmp(a.data(), ip, 16) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+respond_stage::respond_stage(const fib_store& store, slow_path* sp, unsigned lane,
+                             const responder_settings& settings, uint64_t tsc_hz) noexcept
+    : store_(store),
+      slow_(sp),
+      lane_(lane),
+      router_(settings.router),
+      limiter_(settings.limits, tsc_hz) {}
+
+punt_kind respond_stage::classify_bridge(const rte_mbuf* m, const packet_meta& pm,
+                                         const fib& f) const noexcept {
+    if (pm.vlan_count != 0) {
+        return punt_kind::none;  // the appliance's addresses are untagged
+    }
+    switch (pm.l3) {
+        case l3_kind::arp:
+            return f.owns4(arp_header(m, pm)->arp_data.arp_tip) ? punt_kind::arp
+                                                                : punt_kind::none;
+        case l3_kind::ipv4:
+            return f.owns4(meta_dst_ipv4(pm)) ? punt_kind::local : punt_kind::none;
+        case l3_kind::ipv6:
+            if (f.owns6(pm.dst_addr)) {
+                return punt_kind::local;
+            }
+            // A neighbour solicitation to a solicited-node group for one of ours.
+            if (pm.dst_addr[0] == 0xff && pm.l4_proto == IPPROTO_ICMPV6 &&
+                (pm.flags & meta_l4_valid) != 0 && pm.icmp_type == icmp6_ns &&
+                headers_contiguous(m, pm.l2_len + pm.l3_len + 24u) &&
+                pm.l3_total >= pm.l3_len + 24u) {
+                const uint8_t* target =
+                    rte_pktmbuf_mtod_offset(m, const uint8_t*, pm.l2_len + pm.l3_len + 8);
+                return f.owns6(target) ? punt_kind::local : punt_kind::none;
+            }
+            return punt_kind::none;
+        default:
+            return punt_kind::none;
+    }
+}
+
+void respond_stage::learn(const uint8_t* address, bool v6, const uint8_t* mac, uint16_t port,
+                          bool targeted, stage_context& ctx) noexcept {
+    if (!router_ || slow_ == nullptr) {
+        return;  // a bridge resolves nothing
+    }
+    learn_message msg;
+    msg.v6 = v6 ? 1 : 0;
+    msg.port = static_cast<uint8_t>(port);
+    msg.targeted = targeted ? 1 : 0;
+    std::memcpy(msg.mac, mac, 6);
+    std::memcpy(msg.address, address, v6 ? 16 : 4);
+    if (rte_ring_sp_enqueue_elem(slow_->learn(lane_), &msg, sizeof msg) != 0) {
+        ctx.count(event::learn_queue_full);
+    }
+}
+
+bool respond_stage::handle_arp(rte_mbuf* m, const packet_meta& pm, const fib& f,
+                               stage_context& ctx) noexcept {
+    if (auto why = arp_check(m, pm)) {
+        ctx.drop(m, *why);
+        return false;
+    }
+    const rte_arp_hdr* a = arp_header(m, pm);
+    const fib_port& port = f.port(pm.in_port);
+    const uint32_t sip = a->arp_data.arp_sip;
+    const uint32_t tip = a->arp_data.arp_tip;
+    if (f.owns4(sip)) {
+        // Someone else claims one of our addresses (our own announcements
+        // never come back: they leave through TX only).
+        ctx.drop(m, drop_reason::arp_address_conflict);
+        return false;
+    }
+    const bool for_us = router_ ? on_port4(port, tip) : f.owns4(tip);
+    const bool gratuitous = sip == tip;
+    if (sip != 0 && (for_us || gratuitous)) {
+        learn(reinterpret_cast<const uint8_t*>(&sip), false, a->arp_data.arp_sha.addr_bytes,
+              pm.in_port, for_us, ctx);
+    }
+    if (!for_us) {
+        ctx.drop(m, drop_reason::arp_not_for_us);
+        return false;
+    }
+    if (a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)) {
+        arp_reply_in_place(m, pm, port.mac);
+        ctx.reuse_consumed(m);
+        ctx.count(event::arp_replies);
+        return true;
+    }
+    ctx.consume(m);  // a reply to one of our requests: learned above
+    return false;
+}
+
+bool respond_stage::send_error(rte_mbuf* m, const packet_meta& pm, const fib& f,
+                               stage_context& ctx, drop_reason why, event what, uint8_t type4,
+                               uint8_t code4, uint8_t type6, uint8_t code6, uint32_t rest,
+                               bool too_big) noexcept {
+    static constexpr event not_sent[] = {
+        event::errors_rate_limited,          // send: unused
+        event::errors_not_sent_about_error,  // about_error
+        event::errors_not_sent_multicast,    // multicast
+        event::errors_not_sent_fragment,     // fragment
+        event::errors_not_sent_bad_source,   // bad_source
+    };
+    const error_rule rule = may_send_error(m, pm, too_big);
+    if (rule != error_rule::send) {
+        ctx.count(not_sent[static_cast<std::size_t>(rule)]);
+        ctx.drop(m, why);
+        return false;
+    }
+    const fib_port& port = f.port(pm.in_port);
+    const bool v6 = pm.l3 == l3_kind::ipv6;
+    if ((v6 ? port.addr6.empty() : port.addr4.empty()) || pm.vlan_count != 0 ||
+        !room_for_error(m, pm)) {
+        ctx.count(event::errors_not_sent_no_address);
+        ctx.drop(m, why);
+        return false;
+    }
+    if (!limiter_.allow(source_hash(pm), ctx.now_tsc)) {
+        ctx.count(event::errors_rate_limited);
+        ctx.drop(m, why);
+        return false;
+    }
+    if (v6) {
+        icmp6_error_in_place(m, pm, type6, code6, rest, port.addr6.front().data(), port.mac);
+    } else {
+        icmp4_error_in_place(m, pm, type4, code4, rest, port.addr4.front(), port.mac);
+    }
+    ctx.reuse_dropped(m, why);
+    ctx.count(what);
+    return true;
+}
+
+bool respond_stage::handle_icmp6(rte_mbuf* m, const packet_meta& pm, const fib& f,
+                                 stage_context& ctx) noexcept {
+    const bool multicast = pm.dst_addr[0] == 0xff;
+    if (pm.icmp_type == icmp6_ns || pm.icmp_type == icmp6_na) {
+        ndp_message nd;
+        if (auto why = ndp_check(m, pm, nd)) {
+            ctx.drop(m, *why);
+            return false;
+        }
+        const fib_port& port = f.port(pm.in_port);
+        const bool ours = router_ ? on_port6(port, nd.target) : f.owns6(nd.target);
+        if (pm.icmp_type == icmp6_na) {
+            if (nd.link_address != nullptr) {
+                learn(nd.target, true, nd.link_address, pm.in_port, nd.solicited, ctx);
+            }
+            if (ours) {
+                ctx.drop(m, drop_reason::arp_address_conflict);  // someone defends our address
+                return false;
+            }
+            ctx.consume(m);
+            return false;
+        }
+        if (!ours) {
+            ctx.drop(m, drop_reason::not_for_us_multicast);
+            return false;
+        }
+        if (nd.link_address != nullptr) {
+            learn(pm.src_addr, true, nd.link_address, pm.in_port, true, ctx);
+        }
+        ndp_advertisement_in_place(m, pm, nd.target, port.mac, router_);
+        ctx.reuse_consumed(m);
+        ctx.count(event::neighbor_advertisements);
+        return true;
+    }
+    if (multicast) {
+        ctx.drop(m, drop_reason::not_for_us_multicast);  // RS, MLD, ... to a group
+        return false;
+    }
+    if (pm.icmp_type == icmp6_echo_request) {
+        if (!icmp_checksum_ok(m, pm)) {
+            ctx.drop(m, drop_reason::icmp_bad_checksum);
+            return false;
+        }
+        icmp6_echo_reply_in_place(m, pm, f.port(pm.in_port).mac);
+        ctx.reuse_consumed(m);
+        ctx.count(event::echo6_replies);
+        return true;
+    }
+    ctx.consume(m);  // echo replies, errors about our own packets, ...
+    return false;
+}
+
+bool respond_stage::handle_local(rte_mbuf* m, const packet_meta& pm, const fib& f,
+                                 stage_context& ctx) noexcept {
+    if ((pm.flags & meta_fragment) != 0) {
+        ctx.drop(m, drop_reason::fragment_for_us);
+        return false;
+    }
+    const bool l4 = (pm.flags & meta_l4_valid) != 0;
+    const uint32_t l4_end = static_cast<uint32_t>(pm.l2_len) + pm.l3_len + 8u;
+    if (pm.l3 == l3_kind::ipv4 && l4 && pm.l4_proto == IPPROTO_ICMP) {
+        if (pm.icmp_type != RTE_IP_ICMP_ECHO_REQUEST) {
+            ctx.consume(m);
+            return false;
+        }
+        if (!headers_contiguous(m, l4_end) || !icmp_checksum_ok(m, pm)) {
+            ctx.drop(m, drop_reason::icmp_bad_checksum);
+            return false;
+        }
+        icmp4_echo_reply_in_place(m, pm, f.port(pm.in_port).mac);
+        ctx.reuse_consumed(m);
+        ctx.count(event::echo_replies);
+        return true;
+    }
+    if (pm.l3 == l3_kind::ipv6 && l4 && pm.l4_proto == IPPROTO_ICMPV6) {
+        if (!headers_contiguous(m, l4_end)) {
+            ctx.drop(m, drop_reason::ndp_invalid);
+            return false;
+        }
+        return handle_icmp6(m, pm, f, ctx);
+    }
+    if (pm.dst_addr[0] == 0xff) {
+        ctx.drop(m, drop_reason::not_for_us_multicast);
+        return false;
+    }
+    if (l4 && pm.l4_proto == IPPROTO_UDP) {
+        return send_error(m, pm, f, ctx, drop_reason::no_local_service,
+                          event::errors_unreachable_port, 3, 3, 1, 4, 0, false);
+    }
+    ctx.drop(m, drop_reason::no_local_service);  // TCP and the rest: no service here
+    return false;
+}
+
+void respond_stage::process(burst& b, stage_context& ctx) noexcept {
+    const fib* f = store_.current();
+    if (f == nullptr || (router_ ? !b.has_punts : !f->has_addresses())) {
+        return;
+    }
+    const uint16_t n = b.count;
+    uint16_t kept = 0;
+    bool materialized = b.out_port == no_port;
+    bool generated = false;
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = b.pkts[i];
+        packet_meta& pm = *meta_of(m);
+        const punt_kind kind = router_ ? pm.punt : classify_bridge(m, pm, *f);
+        if (kind == punt_kind::none) {
+            b.pkts[kept++] = m;
+            continue;
+        }
+        if (!materialized) {
+            // Replies leave by their arrival port: the burst's single egress
+            // becomes per packet (for the packets still in it).
+            for (uint16_t k = 0; k < kept; ++k) {
+                b.pkts[k]->port = b.out_port;
+            }
+            for (uint16_t k = i; k < n; ++k) {
+                b.pkts[k]->port = b.out_port;
+            }
+            b.out_port = no_port;
+            materialized = true;
+        }
+        pm.punt = punt_kind::none;
+        bool keep = false;
+        switch (kind) {
+            case punt_kind::arp:
+                keep = handle_arp(m, pm, *f, ctx);
+                break;
+            case punt_kind::local:
+                keep = handle_local(m, pm, *f, ctx);
+                break;
+            case punt_kind::ttl_exceeded:
+                keep = send_error(m, pm, *f, ctx, drop_reason::ttl_exceeded,
+                                  event::errors_time_exceeded, 11, 0, 3, 0, 0, false);
+                break;
+            case punt_kind::no_route:
+                keep = send_error(m, pm, *f, ctx, drop_reason::no_route,
+                                  event::errors_unreachable_net, 3, 0, 1, 0, 0, false);
+                break;
+            case punt_kind::too_big:
+                if (pm.l3 == l3_kind::ipv4 && (pm.flags & meta_ipv4_df) == 0) {
+                    ctx.drop(m, drop_reason::mtu_exceeded);  // no fragmentation here
+                } else {
+                    keep = send_error(m, pm, *f, ctx, drop_reason::mtu_exceeded,
+                                      event::errors_too_big, 3, 4, 2, 0, pm.punt_arg, true);
+                }
+                break;
+            case punt_kind::unresolved:
+                pm.punt = punt_kind::unresolved;  // the control thread reads it
+                if (slow_ == nullptr || rte_ring_sp_enqueue(slow_->punt(lane_), m) != 0) {
+                    ctx.drop(m, drop_reason::neighbor_queue_full);
+                }
+                break;
+            case punt_kind::none:
+                break;
+        }
+        if (keep) {
+            b.pkts[kept++] = m;
+            generated = true;
+        }
+    }
+    b.count = kept;
+    b.has_punts = false;
+    b.has_generated = b.has_generated || generated;
+}
+
+}  // namespace dpdk_app

@@ -1,0 +1,55 @@
+// The responder: answers for the appliance's own addresses and builds the
+// ICMP errors a router owes, in the mbuf of the packet it answers.
+//  - bridge mode: picks out frames addressed to the appliance (ARP and NDP
+//    for its addresses, IPv4 / IPv6 to them); everything else passes on;
+//  - router mode: handles what the route stage marked (packet_meta::punt).
+// ARP / NDP senders are passed to the control thread to learn (router mode);
+// packets waiting for a neighbour go to the control thread to be held.
+// Errors are rate-limited per lane (global and per-source token buckets).
+#pragma once
+
+#include "packet/meta.hpp"
+#include "pipeline/stage.hpp"
+#include "respond/rate_limit.hpp"
+#include "respond/slow_path.hpp"
+#include "route/fib.hpp"
+
+namespace dpdk_app {
+
+
+
+struct responder_settings {
+    bool router = false;
+    error_limits limits;
+};
+
+class respond_stage final : public stage {
+  public:
+    respond_stage(const fib_store& store, slow_path* sp, unsigned lane,
+                  const responder_settings& settings, uint64_t tsc_hz) noexcept;
+    std::string_view name() const noexcept override { return "respond"; }
+    void process(burst& b, stage_context& ctx) noexcept override;
+
+  private:
+    // Each returns true when m stays in the burst (a reply to send, or a
+    // packet that is not for the responder).
+    bool handle_arp(rte_mbuf* m, const packet_meta& pm, const fib& f, stage_context& ctx) noexcept;
+    bool handle_local(rte_mbuf* m, const packet_meta& pm, const fib& f,
+                      stage_context& ctx) noexcept;
+    bool handle_icmp6(rte_mbuf* m, const packet_meta& pm, const fib& f,
+                      stage_context& ctx) noexcept;
+    bool send_error(rte_mbuf* m, const packet_meta& pm, const fib& f, stage_context& ctx,
+                    drop_reason why, event what, uint8_t type4, uint8_t code4, uint8_t type6,
+                    uint8_t code6, uint32_t rest, bool too_big) noexcept;
+    void learn(const uint8_t* address, bool v6, const uint8_t* mac, uint16_t port, bool targeted,
+               stage_context& ctx) noexcept;
+    punt_kind classify_bridge(const rte_mbuf* m, const packet_meta& pm, const fib& f) const noexcept;
+
+    const fib_store& store_;
+    slow_path* slow_;
+    unsigned lane_;
+    bool router_;
+    error_limiter limiter_;
+};
+
+}  // namespace dpdk_app

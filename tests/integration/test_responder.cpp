@@ -1,0 +1,662 @@
+// The responder through the kernel: dpdk-app runs on two net_tap vdevs whose
+// kernel ends are moved into network namespaces A and B, and the kernel's own
+// tools (ping, ping -6, arping, traceroute, a UDP socket) talk to it. Covers
+// ARP / ICMP echo / NDP answering, ICMP errors (port and net unreachable, time
+// exceeded, fragmentation needed / packet too big, rate limiting) and dynamic
+// next-hop resolution in router mode.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "harness.hpp"
+
+using namespace dpdk_app::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// ---------------------------------------------------------------- helpers
+
+// Network namespaces made by one test, deleted again even when it fails.
+class netns_guard {
+  public:
+    explicit netns_guard(std::vector<std::string> names) : names_(std::move(names)) {
+        for (const auto& n : names_) {
+            sh("ip netns del " + n + " 2>/dev/null");
+            if (sh("ip netns add " + n) != 0) {
+                throw std::runtime_error("ip netns add " + n + " failed");
+            }
+        }
+    }
+    ~netns_guard() {
+        for (const auto& n : names_) {
+            sh("ip netns del " + n + " 2>/dev/null");
+        }
+    }
+    netns_guard(const netns_guard&) = delete;
+    netns_guard& operator=(const netns_guard&) = delete;
+
+  private:
+    std::vector<std::string> names_;
+};
+
+bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (cond()) {
+            return true;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    return cond();
+}
+
+const char* const python = "/usr/bin/python3";
+
+bool can_use_netns() {
+    return is_root() && ::access("/dev/net/tun", R_OK | W_OK) == 0 && ::access(python, X_OK) == 0 &&
+           sh("{ command -v ip && command -v ping && command -v arping && command -v traceroute "
+              "&& command -v timeout; } >/dev/null") == 0;
+}
+
+struct shell_result {
+    int rc = -1;
+    std::string out;  // stdout and stderr together
+};
+
+std::ostream& operator<<(std::ostream& os, const shell_result& r) {
+    return os << "exit status " << r.rc << ", output:\n" << r.out;
+}
+
+// Runs command (no single quotes in it) with sh inside namespace ns, at most
+// 25 s.
+shell_result run_in(const std::string& ns, const std::string& command) {
+    const std::string marker = "\n__rc=";
+    std::string out = sh_output("timeout 25 ip netns exec " + ns + " sh -c '" + command +
+                                "' 2>&1; printf '\\n__rc=%d\\n' $?");
+    shell_result r;
+    const auto at = out.rfind(marker);
+    if (at == std::string::npos) {
+        r.out = out;
+        return r;
+    }
+    r.rc = std::atoi(out.c_str() + at + marker.size());
+    r.out = out.substr(0, at);
+    return r;
+}
+
+// A ping run whose every echo request was answered.
+::testing::AssertionResult no_loss(const shell_result& r) {
+    if (r.rc == 0 && r.out.find(" 0% packet loss") != std::string::npos) {
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "expected 0% packet loss; " << r;
+}
+
+::testing::AssertionResult contains(const shell_result& r, const std::string& needle) {
+    if (r.out.find(needle) != std::string::npos) {
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "expected \"" << needle << "\" in the output; " << r;
+}
+
+::testing::AssertionResult lacks(const shell_result& r, const std::string& needle) {
+    if (r.out.find(needle) == std::string::npos) {
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure()
+           << "did not expect \"" << needle << "\" in the output; " << r;
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+// The address traceroute printed for hop n ("*" for no answer, "" when there
+// is no such line).
+std::string hop(const std::string& traceroute_out, int n) {
+    std::istringstream lines(traceroute_out);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::string number, address;
+        if (words >> number >> address && number == std::to_string(n)) {
+            return address;
+        }
+    }
+    return "";
+}
+
+// Counters the stats JSON of a responder run must hold, as {section, key}.
+const std::pair<const char*, const char*> required_counters[] = {
+    {"totals", "generated"},
+    {"totals", "generated_sent"},
+    {"totals", "generated_dropped"},
+    {"drops", "ttl_exceeded"},
+    {"drops", "no_route"},
+    {"drops", "mtu_exceeded"},
+    {"drops", "no_local_service"},
+    {"drops", "fragment_for_us"},
+    {"drops", "neighbor_unresolved"},
+    {"responder", "arp_replies"},
+    {"responder", "arp_requests"},
+    {"responder", "gratuitous_arps"},
+    {"responder", "echo_replies"},
+    {"responder", "echo6_replies"},
+    {"responder", "neighbor_advertisements"},
+    {"responder", "neighbor_solicitations"},
+    {"responder", "errors_time_exceeded"},
+    {"responder", "errors_unreachable_net"},
+    {"responder", "errors_unreachable_port"},
+    {"responder", "errors_too_big"},
+    {"responder", "errors_rate_limited"},
+    {"responder", "neighbors_learned"},
+};
+
+// The interesting part of a stats JSON, for failure messages.
+std::string describe(const nlohmann::json& stats) {
+    std::string s;
+    for (const char* key : {"totals", "responder", "mempool"}) {
+        if (auto it = stats.find(key); it != stats.end()) {
+            s += std::string(key) + " " + it->dump() + "\n";
+        } else {
+            s += std::string("(no ") + key + ")\n";
+        }
+    }
+    s += "non-zero drops {";
+    if (auto drops = stats.find("drops"); drops != stats.end() && drops->is_object()) {
+        for (const auto& [k, v] : drops->items()) {
+            if (v.is_number() && v.get<uint64_t>() != 0) {
+                s += " " + k + ": " + v.dump();
+            }
+        }
+    }
+    return s + " }";
+}
+
+bool has_counter(const nlohmann::json& stats, const std::string& section, const std::string& key) {
+    const auto s = stats.find(section);
+    if (s == stats.end() || !s->is_object()) {
+        return false;
+    }
+    const auto v = s->find(key);
+    return v != s->end() && v->is_number_integer();
+}
+
+// stats[section][key], 0 when the JSON has no such counter (stop() reports
+// the missing ones, once).
+uint64_t counter(const nlohmann::json& stats, const std::string& section, const std::string& key) {
+    return has_counter(stats, section, key) ? stats[section][key].get<uint64_t>() : 0;
+}
+
+uint64_t responder(const nlohmann::json& stats, const std::string& key) {
+    return counter(stats, "responder", key);
+}
+
+uint64_t drops(const nlohmann::json& stats, const std::string& reason) {
+    return counter(stats, "drops", reason);
+}
+
+// generated == generated_sent + generated_dropped (checked here too, whatever
+// version of conservation_holds the harness has).
+::testing::AssertionResult generated_balance(const nlohmann::json& stats) {
+    const uint64_t gen = counter(stats, "totals", "generated"),
+                   sent = counter(stats, "totals", "generated_sent"),
+                   dropped = counter(stats, "totals", "generated_dropped");
+    if (gen == sent + dropped) {
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "generated " << gen << " != generated_sent " << sent
+                                         << " + generated_dropped " << dropped;
+}
+
+// A connected UDP socket sends one datagram to HOST PORT and waits 2 s for the
+// answer; prints "refused" when an ICMP port unreachable came back.
+const char* const udp_probe_py = R"(import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect((host, port))
+s.send(b"probe")
+try:
+    s.recv(100)
+    print("reply")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+)";
+
+// ---------------------------------------------------------------- configs
+
+const char* const bridge_toml = R"([dataplane]
+mode = "bridge"
+
+[[port]]
+name = "net_tap0"
+[[port]]
+name = "net_tap1"
+
+[[interface]]
+port = "net_tap0"
+addresses = ["192.0.2.1/24", "2001:db8:1::1/64"]
+)";
+
+// mtu_b: the L3 MTU of the interface on net_tap1; extra: appended verbatim.
+std::string router_toml(int mtu_b = 1500, const std::string& extra = "") {
+    return R"([dataplane]
+mode = "router"
+
+[[port]]
+name = "net_tap0"
+[[port]]
+name = "net_tap1"
+
+[[interface]]
+port = "net_tap0"
+addresses = ["192.0.2.1/24", "2001:db8:1::1/64"]
+
+[[interface]]
+port = "net_tap1"
+addresses = ["198.51.100.1/24", "2001:db8:2::1/64"]
+mtu = )" + std::to_string(mtu_b) +
+           "\n\n" + extra;
+}
+
+// ---------------------------------------------------------------- the lab
+
+struct host {
+    std::string v4, v6;              // "192.0.2.2/24", "2001:db8:1::2/64"
+    std::string gw4 = {}, gw6 = {};  // default routes, none when empty
+};
+
+// dpdk-app in its own namespace with net_tap0 / net_tap1; their kernel ends
+// are moved into namespaces a_ and b_ and configured as hosts.
+class ResponderLab : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!can_use_netns()) {
+            GTEST_SKIP() << "needs root, /dev/net/tun, ip, ping, arping, traceroute, timeout and "
+                         << python;
+        }
+        static int n = 0;
+        const std::string pid = std::to_string(::getpid());
+        const std::string id = pid + "-" + std::to_string(n);
+        app_ns_ = "dpa-rs-" + id + "-app";
+        a_ = "dpa-rs-" + id + "-a";
+        b_ = "dpa-rs-" + id + "-b";
+        // Interface names live per namespace; these only need to be unique
+        // within one run (and at most 15 characters).
+        tap_a_ = "rs" + std::to_string(n) + "a" + pid.substr(0, 8);
+        tap_b_ = "rs" + std::to_string(n) + "b" + pid.substr(0, 8);
+        ++n;
+        std::ofstream(dir_.file("udp_probe.py")) << udp_probe_py;
+    }
+
+    // Starts dpdk-app with config, waits for both taps, moves them into A and
+    // B and configures the hosts there.
+    void start(const std::string& config, const host& in_a, const host& in_b) {
+        std::ofstream(dir_.file("app.toml")) << config;
+        guard_ = std::make_unique<netns_guard>(std::vector<std::string>{app_ns_, a_, b_});
+        auto args = eal_base("-l 0-1");
+        args.insert(args.end(),
+                    {"--vdev=net_tap0,iface=" + tap_a_, "--vdev=net_tap1,iface=" + tap_b_, "--",
+                     "-c", dir_.file("app.toml"), "--stats-json", dir_.file("stats.json")});
+        app_ = std::make_unique<app_process>(
+            args, dir_, std::vector<std::string>{"ip", "netns", "exec", app_ns_});
+        const bool up = wait_for(
+            [&] {
+                if (!app_->running()) {
+                    return true;
+                }
+                const std::string links =
+                    sh_output("ip -n " + app_ns_ + " -o link show up 2>/dev/null");
+                return links.find(tap_a_) != std::string::npos &&
+                       links.find(tap_b_) != std::string::npos;
+            },
+            20s);
+        if (!app_->running()) {
+            const run_result r = app_->wait(0ms);
+            FAIL() << "dpdk-app exited (code " << r.exit_code << ", signal " << r.term_signal
+                   << ") before its taps came up; stderr:\n"
+                   << r.err << "\nconfig:\n"
+                   << config;
+        }
+        ASSERT_TRUE(up) << "taps " << tap_a_ << " / " << tap_b_
+                        << " did not come up within 20 s (dpdk-app still running)";
+        ASSERT_NO_FATAL_FAILURE(move_and_configure(tap_a_, a_, in_a));
+        ASSERT_NO_FATAL_FAILURE(move_and_configure(tap_b_, b_, in_b));
+    }
+
+    void start_bridge() {
+        // Both hosts in 192.0.2.0/24: A shares the appliance's subnet on
+        // net_tap0, B is bridged to it through net_tap1.
+        ASSERT_NO_FATAL_FAILURE(start(bridge_toml, {"192.0.2.2/24", "2001:db8:1::2/64"},
+                                      {"192.0.2.3/24", "2001:db8:1::3/64"}));
+    }
+
+    void start_router(int mtu_b = 1500, const std::string& extra = "") {
+        ASSERT_NO_FATAL_FAILURE(
+            start(router_toml(mtu_b, extra),
+                  {"192.0.2.2/24", "2001:db8:1::2/64", "192.0.2.1", "2001:db8:1::1"},
+                  {"198.51.100.2/24", "2001:db8:2::2/64", "198.51.100.1", "2001:db8:2::1"}));
+    }
+
+    // SIGTERM, a clean exit, and the invariants every run must keep.
+    void stop(nlohmann::json& stats) {
+        ASSERT_TRUE(app_) << "stop() without start()";
+        app_->signal(SIGTERM);
+        const run_result r = app_->wait(30s);
+        ASSERT_FALSE(r.timed_out) << "dpdk-app did not exit within 30 s of SIGTERM; stderr:\n"
+                                  << r.err;
+        ASSERT_EQ(r.exit_code, 0) << "signal " << r.term_signal << "; stderr:\n" << r.err;
+        ASSERT_NO_THROW(stats = read_json(dir_.file("stats.json"))) << r.err;
+        EXPECT_TRUE(conservation_holds(stats)) << describe(stats);
+        EXPECT_TRUE(generated_balance(stats));
+        EXPECT_EQ(stats["mempool"]["in_use"], 0u) << "mbufs leaked\n" << describe(stats);
+        std::string missing;
+        for (const auto& [section, key] : required_counters) {
+            if (!has_counter(stats, section, key)) {
+                missing += std::string(" ") + section + "." + key;
+            }
+        }
+        EXPECT_TRUE(missing.empty()) << "the stats JSON lacks" << missing << "\n"
+                                     << describe(stats);
+        std::printf("%s\n", describe(stats).c_str());
+    }
+
+    shell_result in_a(const std::string& command) { return run_in(a_, command); }
+    shell_result in_b(const std::string& command) { return run_in(b_, command); }
+    shell_result udp_probe(const std::string& ns, const std::string& address) {
+        return run_in(
+            ns, std::string(python) + " " + dir_.file("udp_probe.py") + " " + address + " 33434");
+    }
+
+    std::string app_ns_, a_, b_, tap_a_, tap_b_;
+    temp_dir dir_;
+    // Declared before app_: the app is killed before its namespaces go.
+    std::unique_ptr<netns_guard> guard_;
+    std::unique_ptr<app_process> app_;
+
+  private:
+    void move_and_configure(const std::string& tap, const std::string& ns, const host& h) {
+        const std::vector<std::string> commands = {
+            "ip -n " + app_ns_ + " link set " + tap + " netns " + ns,
+            "ip -n " + ns + " link set lo up",
+            "ip -n " + ns + " addr add " + h.v4 + " dev " + tap,
+            // nodad: usable at once instead of after ~1-2 s of DAD.
+            "ip -n " + ns + " addr add " + h.v6 + " dev " + tap + " nodad",
+            "ip -n " + ns + " link set " + tap + " up",
+        };
+        for (const auto& c : commands) {
+            ASSERT_EQ(sh(c), 0) << c;
+        }
+        if (!h.gw4.empty()) {
+            const std::string c = "ip -n " + ns + " route add default via " + h.gw4;
+            ASSERT_EQ(sh(c), 0) << c;
+        }
+        if (!h.gw6.empty()) {
+            const std::string c = "ip -n " + ns + " -6 route add default via " + h.gw6;
+            ASSERT_EQ(sh(c), 0) << c;
+        }
+    }
+};
+
+class ResponderBridge : public ResponderLab {};
+class ResponderRouter : public ResponderLab {};
+
+// ---------------------------------------------------------------- bridge mode
+
+TEST_F(ResponderBridge, AnswersPingAndPing6) {
+    ASSERT_NO_FATAL_FAILURE(start_bridge());
+    const auto v4 = in_a("ping -c 5 -i 0.2 -W 2 192.0.2.1");
+    EXPECT_TRUE(no_loss(v4));
+    EXPECT_TRUE(contains(v4, "bytes from 192.0.2.1"));
+    const auto v6 = in_a("ping -6 -c 5 -i 0.2 -W 2 2001:db8:1::1");
+    EXPECT_TRUE(no_loss(v6));
+    EXPECT_TRUE(contains(v6, "bytes from 2001:db8:1::1"));
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(responder(stats, "echo_replies"), 5u) << describe(stats);
+    EXPECT_GE(responder(stats, "echo6_replies"), 5u) << describe(stats);
+    // A resolved 192.0.2.1 and 2001:db8:1::1 before its first echo request.
+    EXPECT_GE(responder(stats, "arp_replies"), 1u) << describe(stats);
+    EXPECT_GE(responder(stats, "neighbor_advertisements"), 1u) << describe(stats);
+    // Requests are consumed; replies are generated, not forwarded.
+    EXPECT_GE(counter(stats, "totals", "consumed"), 10u) << describe(stats);
+    EXPECT_GE(counter(stats, "totals", "generated_sent"), 12u) << describe(stats);
+}
+
+TEST_F(ResponderBridge, AnswersArping) {
+    ASSERT_NO_FATAL_FAILURE(start_bridge());
+    const auto r = in_a("arping -c 3 -w 6 -I " + tap_a_ + " 192.0.2.1");
+    EXPECT_EQ(r.rc, 0) << r;
+    EXPECT_TRUE(contains(r, "Received 3 response"));
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(responder(stats, "arp_replies"), 3u) << describe(stats);
+}
+
+TEST_F(ResponderBridge, AnswersFullSizeEchoWithDontFragment) {
+    ASSERT_NO_FATAL_FAILURE(start_bridge());
+    // 1472 + 8 + 20 = 1500 and 1452 + 8 + 40 = 1500: exactly the MTU.
+    const auto v4 = in_a("ping -s 1472 -M do -c 3 -i 0.2 -W 2 192.0.2.1");
+    EXPECT_TRUE(no_loss(v4));
+    EXPECT_TRUE(contains(v4, "1480 bytes from 192.0.2.1"));
+    const auto v6 = in_a("ping -6 -s 1452 -M do -c 3 -i 0.2 -W 2 2001:db8:1::1");
+    EXPECT_TRUE(no_loss(v6));
+    EXPECT_TRUE(contains(v6, "1460 bytes from 2001:db8:1::1"));
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(responder(stats, "echo_replies"), 3u) << describe(stats);
+    EXPECT_GE(responder(stats, "echo6_replies"), 3u) << describe(stats);
+}
+
+TEST_F(ResponderBridge, HostsOnBothTapsStillReachEachOther) {
+    ASSERT_NO_FATAL_FAILURE(start_bridge());
+    EXPECT_TRUE(no_loss(in_a("ping -c 5 -i 0.2 -W 2 192.0.2.3")));
+    EXPECT_TRUE(no_loss(in_a("ping -6 -c 5 -i 0.2 -W 2 2001:db8:1::3")));
+    EXPECT_TRUE(no_loss(in_b("ping -c 2 -i 0.2 -W 2 192.0.2.2")));
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    // 12 echo requests and 12 replies crossed, plus ARP and NDP.
+    EXPECT_GE(counter(stats, "totals", "forwarded"), 24u) << describe(stats);
+    // B's addresses are not the appliance's: it must neither answer for B
+    // nor swallow what is meant for B.
+    EXPECT_EQ(responder(stats, "echo_replies"), 0u) << describe(stats);
+    EXPECT_EQ(responder(stats, "echo6_replies"), 0u) << describe(stats);
+    EXPECT_EQ(responder(stats, "arp_replies"), 0u) << describe(stats);
+}
+
+TEST_F(ResponderBridge, UdpToTheApplianceIsRefused) {
+    ASSERT_NO_FATAL_FAILURE(start_bridge());
+    const auto v4 = udp_probe(a_, "192.0.2.1");
+    EXPECT_TRUE(contains(v4, "refused"));
+    const auto v6 = udp_probe(a_, "2001:db8:1::1");
+    EXPECT_TRUE(contains(v6, "refused"));
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(responder(stats, "errors_unreachable_port"), 2u) << describe(stats);
+    EXPECT_GE(drops(stats, "no_local_service"), 2u) << describe(stats);
+}
+
+// ---------------------------------------------------------------- router mode
+
+TEST_F(ResponderRouter, ResolvesNextHopsAndForwardsPings) {
+    ASSERT_NO_FATAL_FAILURE(start_router());
+    // No [[neighbor]] entries: the appliance resolves B itself and holds the
+    // first echo request meanwhile, so even that one gets its reply.
+    EXPECT_TRUE(no_loss(in_a("ping -c 5 -i 0.2 -W 2 198.51.100.2")));
+    EXPECT_TRUE(no_loss(in_a("ping -6 -c 5 -i 0.2 -W 2 2001:db8:2::2")));
+    // The far interface's addresses are the appliance's own too.
+    EXPECT_TRUE(no_loss(in_a("ping -c 2 -i 0.2 -W 2 198.51.100.1")));
+    EXPECT_TRUE(no_loss(in_a("ping -6 -c 2 -i 0.2 -W 2 2001:db8:2::1")));
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(counter(stats, "totals", "forwarded"), 20u) << describe(stats);
+    EXPECT_GE(responder(stats, "neighbors_learned"), 2u) << describe(stats);  // B's v4 and v6
+    // A asked for its gateway and the appliance asked for B (B learns the
+    // appliance from that request, so it need not ask itself).
+    EXPECT_GE(responder(stats, "arp_replies"), 1u) << describe(stats);
+    EXPECT_GE(responder(stats, "neighbor_advertisements"), 1u) << describe(stats);
+    EXPECT_GE(responder(stats, "arp_requests"), 1u) << describe(stats);
+    EXPECT_GE(responder(stats, "neighbor_solicitations"), 1u) << describe(stats);
+    EXPECT_GE(responder(stats, "echo_replies"), 2u) << describe(stats);
+    EXPECT_GE(responder(stats, "echo6_replies"), 2u) << describe(stats);
+    EXPECT_EQ(drops(stats, "neighbor_unresolved"), 0u) << describe(stats);
+}
+
+TEST_F(ResponderRouter, TracerouteShowsTheApplianceAsFirstHop) {
+    ASSERT_NO_FATAL_FAILURE(start_router());
+    // Resolve B first, so that this test is about the hops only.
+    EXPECT_TRUE(no_loss(in_a("ping -c 1 -W 2 198.51.100.2")));
+    EXPECT_TRUE(no_loss(in_a("ping -6 -c 1 -W 2 2001:db8:2::2")));
+
+    const auto v4 = in_a("traceroute -n -q 1 -w 2 -m 3 198.51.100.2");
+    EXPECT_EQ(v4.rc, 0) << v4;
+    EXPECT_EQ(hop(v4.out, 1), "192.0.2.1") << v4;
+    EXPECT_EQ(hop(v4.out, 2), "198.51.100.2") << v4;
+    const auto v6 = in_a("traceroute -6 -n -q 1 -w 2 -m 3 2001:db8:2::2");
+    EXPECT_EQ(v6.rc, 0) << v6;
+    EXPECT_EQ(hop(v6.out, 1), "2001:db8:1::1") << v6;
+    EXPECT_EQ(hop(v6.out, 2), "2001:db8:2::2") << v6;
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(responder(stats, "errors_time_exceeded"), 2u) << describe(stats);
+    EXPECT_GE(drops(stats, "ttl_exceeded"), 2u) << describe(stats);
+}
+
+TEST_F(ResponderRouter, ForwardsFragmentsOfLargePings) {
+    ASSERT_NO_FATAL_FAILURE(start_router());
+    EXPECT_TRUE(no_loss(in_a("ping -c 1 -W 2 198.51.100.2")));
+    EXPECT_TRUE(no_loss(in_a("ping -6 -c 1 -W 2 2001:db8:2::2")));
+
+    // 8008 bytes of ICMP: A fragments into 6 packets, B reassembles and
+    // replies in 6 fragments; the appliance forwards fragments as they are.
+    const auto v4 = in_a("ping -M dont -s 8000 -c 3 -i 0.2 -W 2 198.51.100.2");
+    EXPECT_TRUE(no_loss(v4));
+    EXPECT_TRUE(contains(v4, "8008 bytes from 198.51.100.2"));
+    const auto v6 = in_a("ping -6 -M dont -s 8000 -c 3 -i 0.2 -W 2 2001:db8:2::2");
+    EXPECT_TRUE(no_loss(v6));
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(counter(stats, "totals", "forwarded"), 2u * 2 * 3 * 6) << describe(stats);
+    EXPECT_EQ(drops(stats, "fragment_for_us"), 0u) << describe(stats);
+}
+
+TEST_F(ResponderRouter, ReportsTheEgressMtuToTheSender) {
+    ASSERT_NO_FATAL_FAILURE(start_router(1400));
+    EXPECT_TRUE(no_loss(in_a("ping -c 1 -W 2 198.51.100.2")));
+    EXPECT_TRUE(no_loss(in_a("ping -6 -c 1 -W 2 2001:db8:2::2")));
+
+    // Exactly 1400 bytes fit.
+    EXPECT_TRUE(no_loss(in_a("ping -M do -s 1372 -c 2 -i 0.2 -W 2 198.51.100.2")));
+    EXPECT_TRUE(no_loss(in_a("ping -6 -M do -s 1352 -c 2 -i 0.2 -W 2 2001:db8:2::2")));
+
+    // 1500 bytes with DF: "Frag needed and DF set (mtu = 1400)" from the
+    // appliance, then the kernel's own "message too long, mtu=1400".
+    const auto v4 = in_a("ping -M do -s 1472 -c 2 -i 0.2 -W 2 198.51.100.2");
+    EXPECT_NE(v4.rc, 0) << v4;
+    EXPECT_TRUE(contains(v4, "1400"));
+    EXPECT_TRUE(lacks(v4, " 0% packet loss"));
+    // IPv6: "Packet too big: mtu=1400".
+    const auto v6 = in_a("ping -6 -M do -s 1452 -c 2 -i 0.2 -W 2 2001:db8:2::2");
+    EXPECT_NE(v6.rc, 0) << v6;
+    EXPECT_TRUE(contains(v6, "1400"));
+    EXPECT_TRUE(lacks(v6, " 0% packet loss"));
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(responder(stats, "errors_too_big"), 2u) << describe(stats);
+    EXPECT_GE(drops(stats, "mtu_exceeded"), 2u) << describe(stats);
+}
+
+TEST_F(ResponderRouter, TtlOneGetsTimeExceeded) {
+    ASSERT_NO_FATAL_FAILURE(start_router());
+    const auto v4 = in_a("ping -t 1 -c 2 -i 0.2 -W 2 198.51.100.2");
+    EXPECT_TRUE(contains(v4, "From 192.0.2.1 icmp_seq=1 Time to live exceeded"));
+    const auto v6 = in_a("ping -6 -t 1 -c 2 -i 0.2 -W 2 2001:db8:2::2");
+    EXPECT_TRUE(contains(v6, "From 2001:db8:1::1 icmp_seq=1 Time exceeded"));
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(responder(stats, "errors_time_exceeded"), 4u) << describe(stats);
+    EXPECT_GE(drops(stats, "ttl_exceeded"), 4u) << describe(stats);
+}
+
+TEST_F(ResponderRouter, NoRouteGetsNetUnreachable) {
+    ASSERT_NO_FATAL_FAILURE(start_router());
+    const auto v4 = in_a("ping -c 2 -i 0.2 -W 2 203.0.113.5");
+    EXPECT_TRUE(contains(v4, "From 192.0.2.1 icmp_seq=1 Destination Net Unreachable"));
+    const auto v6 = in_a("ping -6 -c 2 -i 0.2 -W 2 2001:db8:99::5");
+    EXPECT_TRUE(contains(v6, "From 2001:db8:1::1 icmp_seq=1 Destination unreachable: No route"));
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(responder(stats, "errors_unreachable_net"), 4u) << describe(stats);
+    EXPECT_GE(drops(stats, "no_route"), 4u) << describe(stats);
+}
+
+TEST_F(ResponderRouter, UdpToTheApplianceIsRefused) {
+    ASSERT_NO_FATAL_FAILURE(start_router());
+    for (const char* address : {"192.0.2.1", "2001:db8:1::1", "198.51.100.1", "2001:db8:2::1"}) {
+        const auto r = udp_probe(a_, address);
+        EXPECT_TRUE(contains(r, "refused")) << "UDP to " << address;
+    }
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(responder(stats, "errors_unreachable_port"), 4u) << describe(stats);
+    EXPECT_GE(drops(stats, "no_local_service"), 4u) << describe(stats);
+}
+
+TEST_F(ResponderRouter, RateLimitsIcmpErrorsPerSource) {
+    ASSERT_NO_FATAL_FAILURE(start_router(1500, R"([responder]
+error_rate = 1000
+error_burst = 100
+error_rate_per_source = 1
+error_burst_per_source = 5
+)"));
+    // 30 TTL-1 pings in 0.3 s from A: a burst of 5, then about 1 per second.
+    const auto a = in_a("ping -t 1 -c 30 -i 0.01 -W 1 198.51.100.2");
+    const std::size_t answered = count_of(a.out, "Time to live exceeded");
+    EXPECT_GE(answered, 1u) << a;
+    EXPECT_LE(answered, 8u) << a;
+    // Another source has a bucket of its own.
+    const auto b = in_b("ping -t 1 -c 3 -i 0.2 -W 2 192.0.2.2");
+    EXPECT_EQ(count_of(b.out, "From 198.51.100.1 icmp_seq="), 3u) << b;
+
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(stop(stats));
+    EXPECT_GE(drops(stats, "ttl_exceeded"), 33u) << describe(stats);
+    EXPECT_LE(responder(stats, "errors_time_exceeded"), 8u + 3u) << describe(stats);
+    EXPECT_GE(responder(stats, "errors_rate_limited"), 30u - 8u) << describe(stats);
+    EXPECT_GE(responder(stats, "errors_time_exceeded") + responder(stats, "errors_rate_limited"),
+              33u)
+        << describe(stats);
+}
+
+}  // namespace
