@@ -28,6 +28,16 @@ struct icmp6_hdr {
     rte_be32_t rest;
 };
 
+// The 16-bit ones' complement sum of len bytes at offset, not inverted.
+uint16_t raw_sum(const rte_mbuf* m, uint32_t offset, uint32_t len) noexcept {
+    if (offset + len <= rte_pktmbuf_data_len(m)) {
+        return rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const void*, offset), len);
+    }
+    uint16_t sum = 0;
+    rte_raw_cksum_mbuf(m, offset, len, &sum);
+    return sum;
+}
+
 // ICMPv6 checksum of a packet whose IPv6 header and ICMPv6 message are in
 // place (checksum field zero): pseudo-header + message.
 uint16_t icmp6_checksum(const rte_mbuf* m, uint32_t ip_offset, uint32_t l4_offset,
@@ -36,18 +46,14 @@ uint16_t icmp6_checksum(const rte_mbuf* m, uint32_t ip_offset, uint32_t l4_offse
     uint32_t sum = rte_raw_cksum(ip->src_addr, 32);
     sum += rte_cpu_to_be_16(static_cast<uint16_t>(l4_len));  // 32-bit length < 65536
     sum += rte_cpu_to_be_16(IPPROTO_ICMPV6);
-    uint16_t body = 0;
-    rte_raw_cksum_mbuf(m, l4_offset, l4_len, &body);
-    sum += body;
+    sum += raw_sum(m, l4_offset, l4_len);
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<uint16_t>(~sum);
 }
 
 uint16_t icmp4_checksum(const rte_mbuf* m, uint32_t l4_offset, uint32_t l4_len) noexcept {
-    uint16_t sum = 0;
-    rte_raw_cksum_mbuf(m, l4_offset, l4_len, &sum);
-    return static_cast<uint16_t>(~sum);
+    return static_cast<uint16_t>(~raw_sum(m, l4_offset, l4_len));
 }
 
 bool multicast6(const uint8_t* a) noexcept { return a[0] == 0xff; }
@@ -203,10 +209,13 @@ void icmp4_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,
     eth->src_addr = our_mac;
     const uint32_t src = ip->src_addr;
     ip->src_addr = ip->dst_addr;
-    ip->dst_addr = src;
+    ip->dst_addr = src;  // the header sum does not change; the TTL word does
+    const uint16_t old_word =
+        rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id));
     ip->time_to_live = ip_default_ttl;
-    ip->hdr_checksum = 0;
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    ip->hdr_checksum = checksum_update16(
+        ip->hdr_checksum, old_word,
+        rte_cpu_to_be_16(static_cast<uint16_t>(ip_default_ttl << 8 | ip->next_proto_id)));
     icmp->icmp_type = icmp4_echo_reply;
     icmp->icmp_cksum =
         checksum_update16(icmp->icmp_cksum, rte_cpu_to_be_16(icmp4_echo_request << 8),

@@ -59,8 +59,10 @@ punt_kind respond_stage::classify_bridge(const rte_mbuf* m, const packet_meta& p
     }
     switch (pm.l3) {
         case l3_kind::arp:
-            return f.owns4(arp_header(m, pm)->arp_data.arp_tip) ? punt_kind::arp
-                                                                : punt_kind::none;
+            return headers_contiguous(m, pm.l2_len + 28u) &&
+                           f.owns4(arp_header(m, pm)->arp_data.arp_tip)
+                       ? punt_kind::arp
+                       : punt_kind::none;
         case l3_kind::ipv4:
             return f.owns4(meta_dst_ipv4(pm)) ? punt_kind::local : punt_kind::none;
         case l3_kind::ipv6:
@@ -100,6 +102,10 @@ void respond_stage::learn(const uint8_t* address, bool v6, const uint8_t* mac, u
 
 bool respond_stage::handle_arp(rte_mbuf* m, const packet_meta& pm, const fib& f,
                                stage_context& ctx) noexcept {
+    if (!headers_contiguous(m, pm.l2_len + 28u)) {
+        ctx.drop(m, drop_reason::arp_truncated);
+        return false;
+    }
     if (auto why = arp_check(m, pm)) {
         ctx.drop(m, *why);
         return false;
