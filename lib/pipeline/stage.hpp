@@ -60,7 +60,7 @@ class stage_context {
         discard(m);
     }
     void consume(rte_mbuf* m) noexcept {
-        counters_.consumed.inc();
+        ++consumed_;
         discard(m);
     }
     // The received packet in m is dropped (why) or consumed, and m itself is
@@ -70,23 +70,48 @@ class stage_context {
         begin_generated(m);
     }
     void reuse_consumed(rte_mbuf* m) noexcept {
-        counters_.consumed.inc();
+        ++consumed_;
         begin_generated(m);
     }
-    void count(event e) noexcept { counters_.events[static_cast<std::size_t>(e)].inc(); }
-    // Frees what drop()/consume() collected; called once per burst.
+    void count(event e, uint32_t n = 1) noexcept {
+        events_[static_cast<std::size_t>(e)] += n;
+        events_dirty_ = events_dirty_ || n != 0;
+    }
+    // Frees what drop()/consume() collected and adds the burst's counts to
+    // the segment's counters (one add per counter per burst, not per
+    // packet); called once per burst.
     void free_discarded() noexcept {
         if (n_discarded_ > 0) {
             rte_pktmbuf_free_bulk(discarded_.data(), n_discarded_);
             n_discarded_ = 0;
         }
+        flush_counts();
     }
     segment_counters& counters() noexcept { return counters_; }
 
   private:
     void begin_generated(rte_mbuf* m) noexcept {
-        counters_.generated.inc();
+        ++generated_;
         mark_generated(m);
+    }
+    void flush_counts() noexcept {
+        if (consumed_ != 0) {
+            counters_.consumed.add(consumed_);
+            consumed_ = 0;
+        }
+        if (generated_ != 0) {
+            counters_.generated.add(generated_);
+            generated_ = 0;
+        }
+        if (events_dirty_) {
+            for (std::size_t e = 0; e < event_count; ++e) {
+                if (events_[e] != 0) {
+                    counters_.events[e].add(events_[e]);
+                    events_[e] = 0;
+                }
+            }
+            events_dirty_ = false;
+        }
     }
     void discard(rte_mbuf* m) noexcept {
         if (n_discarded_ == discarded_.size()) {
@@ -98,6 +123,10 @@ class stage_context {
     segment_counters& counters_;
     std::array<rte_mbuf*, 2 * max_burst> discarded_;  // not zeroed: written before read
     uint16_t n_discarded_ = 0;
+    uint32_t consumed_ = 0;
+    uint32_t generated_ = 0;
+    bool events_dirty_ = false;
+    std::array<uint32_t, event_count> events_{};
 };
 
 class stage {

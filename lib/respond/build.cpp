@@ -1,5 +1,6 @@
 #include "respond/build.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_arp.h>
@@ -31,11 +32,31 @@ struct icmp6_hdr {
 // The 16-bit ones' complement sum of len bytes at offset, not inverted.
 uint16_t raw_sum(const rte_mbuf* m, uint32_t offset, uint32_t len) noexcept {
     if (offset + len <= rte_pktmbuf_data_len(m)) {
-        return rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const void*, offset), len);
+        return ones_complement_sum(rte_pktmbuf_mtod_offset(m, const uint8_t*, offset), len);
     }
-    uint16_t sum = 0;
-    rte_raw_cksum_mbuf(m, offset, len, &sum);
-    return sum;
+    // Segment by segment. Not rte_raw_cksum_mbuf: in DPDK 22.11 it drops
+    // carries when a segment starts at an odd byte of the range. A part that
+    // starts at an odd byte has its bytes in the other lanes: swap its sum.
+    const rte_mbuf* seg = m;
+    while (seg != nullptr && offset >= seg->data_len) {
+        offset -= seg->data_len;
+        seg = seg->next;
+    }
+    uint32_t sum = 0;
+    uint32_t done = 0;
+    for (; seg != nullptr && done < len; seg = seg->next, offset = 0) {
+        const uint32_t n = std::min<uint32_t>(seg->data_len - offset, len - done);
+        uint16_t part =
+            ones_complement_sum(rte_pktmbuf_mtod_offset(seg, const uint8_t*, offset), n);
+        if ((done & 1) != 0) {
+            part = rte_bswap16(part);
+        }
+        sum += part;
+        done += n;
+    }
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(sum);
 }
 
 // ICMPv6 checksum of a packet whose IPv6 header and ICMPv6 message are in
@@ -198,30 +219,6 @@ bool icmp_checksum_ok(const rte_mbuf* m, const packet_meta& pm) noexcept {
         return icmp4_checksum(m, l4_offset, l4_len) == 0;
     }
     return icmp6_checksum(m, pm.l2_len, l4_offset, l4_len) == 0;
-}
-
-void icmp4_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,
-                               const rte_ether_addr& our_mac) noexcept {
-    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pm.l2_len);
-    auto* icmp = rte_pktmbuf_mtod_offset(m, rte_icmp_hdr*, pm.l2_len + pm.l3_len);
-    eth->dst_addr = eth->src_addr;
-    eth->src_addr = our_mac;
-    const uint32_t src = ip->src_addr;
-    ip->src_addr = ip->dst_addr;
-    ip->dst_addr = src;  // the header sum does not change; the TTL word does
-    const uint16_t old_word =
-        rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id));
-    ip->time_to_live = ip_default_ttl;
-    ip->hdr_checksum = checksum_update16(
-        ip->hdr_checksum, old_word,
-        rte_cpu_to_be_16(static_cast<uint16_t>(ip_default_ttl << 8 | ip->next_proto_id)));
-    icmp->icmp_type = icmp4_echo_reply;
-    icmp->icmp_cksum =
-        checksum_update16(icmp->icmp_cksum, rte_cpu_to_be_16(icmp4_echo_request << 8),
-                          rte_cpu_to_be_16(icmp4_echo_reply << 8));
-    truncate_packet(m, static_cast<uint32_t>(pm.l2_len) + pm.l3_total);  // Ethernet padding
-    m->port = pm.in_port;
 }
 
 void icmp6_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,

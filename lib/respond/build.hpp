@@ -14,8 +14,11 @@
 
 #include <rte_arp.h>
 #include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include "packet/checksum.hpp"
 #include "packet/meta.hpp"
 #include "pipeline/drop_reason.hpp"
 
@@ -28,6 +31,10 @@ inline constexpr uint16_t icmp6_error_max = 1280;  // RFC 4443 2.4 (c)
 inline bool headers_contiguous(const rte_mbuf* m, uint32_t bytes) noexcept {
     return rte_pktmbuf_data_len(m) >= bytes;
 }
+
+// Cuts a (possibly chained) mbuf to its first len bytes, freeing segments
+// that are no longer needed.
+void truncate_packet(rte_mbuf* m, uint32_t len) noexcept;
 
 // ---- ARP (RFC 826) -------------------------------------------------------
 
@@ -50,8 +57,44 @@ bool arp_request_build(rte_mbuf* m, const rte_ether_addr& our_mac, uint32_t our_
 bool icmp_checksum_ok(const rte_mbuf* m, const packet_meta& pm) noexcept;
 // Echo request -> echo reply in place: addresses swapped, same identifier,
 // sequence and payload, TTL / hop limit 64, checksums updated.
-void icmp4_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,
-                               const rte_ether_addr& our_mac) noexcept;
+// (Inline: the ping flood fast path.)
+inline void icmp4_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,
+                                      const rte_ether_addr& our_mac) noexcept {
+    constexpr uint8_t echo_request = 8;
+    constexpr uint8_t echo_reply = 0;
+    constexpr uint8_t reply_ttl = 64;
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pm.l2_len);
+    auto* icmp = rte_pktmbuf_mtod_offset(m, rte_icmp_hdr*, pm.l2_len + pm.l3_len);
+    eth->dst_addr = eth->src_addr;
+    eth->src_addr = our_mac;
+    const uint32_t src = ip->src_addr;
+    ip->src_addr = ip->dst_addr;
+    ip->dst_addr = src;  // the header sum does not change; the TTL word does
+    const uint16_t old_word =
+        rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id));
+    ip->time_to_live = reply_ttl;
+    ip->hdr_checksum = checksum_update16(
+        ip->hdr_checksum, old_word,
+        rte_cpu_to_be_16(static_cast<uint16_t>(reply_ttl << 8 | ip->next_proto_id)));
+    icmp->icmp_type = echo_reply;
+    icmp->icmp_cksum = checksum_update16(icmp->icmp_cksum, rte_cpu_to_be_16(echo_request << 8),
+                                         rte_cpu_to_be_16(echo_reply << 8));
+    const uint32_t frame = static_cast<uint32_t>(pm.l2_len) + pm.l3_total;
+    if (m->pkt_len > frame) {
+        truncate_packet(m, frame);  // Ethernet padding
+    }
+    m->port = pm.in_port;
+}
+
+// True when an IPv4 ICMP message lies in the first segment and its checksum
+// is right (the common case of icmp_checksum_ok, inline).
+inline bool icmp4_checksum_ok_contiguous(const rte_mbuf* m, const packet_meta& pm) noexcept {
+    const uint32_t off = static_cast<uint32_t>(pm.l2_len) + pm.l3_len;
+    const uint32_t len = static_cast<uint32_t>(pm.l3_total) - pm.l3_len;
+    return off + len <= rte_pktmbuf_data_len(m) &&
+           ones_complement_sum(rte_pktmbuf_mtod_offset(m, const uint8_t*, off), len) == 0xffff;
+}
 void icmp6_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,
                                const rte_ether_addr& our_mac) noexcept;
 
@@ -102,8 +145,5 @@ inline bool room_for_error(const rte_mbuf* m, const packet_meta& pm) noexcept {
     return rte_pktmbuf_headroom(m) + pm.l2_len >= 14u + 40u + 8u;
 }
 
-// Cuts a (possibly chained) mbuf to its first len bytes, freeing segments
-// that are no longer needed.
-void truncate_packet(rte_mbuf* m, uint32_t len) noexcept;
 
 }  // namespace dpdk_app

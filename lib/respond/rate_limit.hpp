@@ -15,7 +15,10 @@ class token_bucket {
     token_bucket() = default;
     // rate tokens per second, up to burst saved; rate 0 = never a token.
     token_bucket(uint32_t rate, uint32_t burst, uint64_t hz) noexcept
-        : rate_(rate), burst_(burst), hz_(hz), tokens_scaled_(uint64_t{burst} * hz) {}
+        : rate_(rate),
+          burst_(burst),
+          hz_(hz),
+          tokens_scaled_(rate == 0 ? 0 : uint64_t{burst} * hz) {}
 
     // Adds what accrued since the last call (the bucket starts full).
     void refill(uint64_t now) noexcept {

@@ -282,6 +282,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     uint16_t kept = 0;
     bool materialized = b.out_port == no_port;
     bool generated = false;
+    uint32_t echo_replies = 0;
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = b.pkts[i];
         packet_meta& pm = *meta_of(m);
@@ -301,6 +302,20 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
             }
             b.out_port = no_port;
             materialized = true;
+        }
+        // Fast path of a ping flood: an unfragmented IPv4 echo request for
+        // us, its ICMP message in the first segment, checksum right.
+        if (kind == punt_kind::local && pm.l3 == l3_kind::ipv4 &&
+            (pm.flags & (meta_l4_valid | meta_fragment)) == meta_l4_valid &&
+            pm.l4_proto == IPPROTO_ICMP && pm.icmp_type == RTE_IP_ICMP_ECHO_REQUEST &&
+            icmp4_checksum_ok_contiguous(m, pm)) {
+            icmp4_echo_reply_in_place(m, pm, f->port(pm.in_port).mac);
+            pm.punt = punt_kind::none;
+            ctx.reuse_consumed(m);
+            ++echo_replies;
+            b.pkts[kept++] = m;
+            generated = true;
+            continue;
         }
         pm.punt = punt_kind::none;
         bool keep = false;
@@ -344,6 +359,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     b.count = kept;
     b.has_punts = false;
     b.has_generated = b.has_generated || generated;
+    ctx.count(event::echo_replies, echo_replies);
 }
 
 }  // namespace dpdk_app

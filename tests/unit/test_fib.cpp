@@ -211,6 +211,24 @@ TEST(checksum, incremental_ttl_update_matches_a_full_recompute) {
     }
 }
 
+TEST(checksum, ones_complement_sum_matches_rte_raw_cksum) {
+    std::mt19937 rng(1071);
+    std::vector<uint8_t> buf(2100);
+    for (int round = 0; round < 20000; ++round) {
+        const uint32_t offset = rng() % 16;  // every alignment
+        const uint32_t len = round < 64 ? static_cast<uint32_t>(round) : rng() % 2048;
+        for (uint32_t i = 0; i < len; ++i) {
+            // Mostly 0xff bytes now and then, to push the carries.
+            buf[offset + i] = (rng() % 4 == 0) ? 0xff : static_cast<uint8_t>(rng());
+        }
+        ASSERT_EQ(ones_complement_sum(buf.data() + offset, len),
+                  rte_raw_cksum(buf.data() + offset, len))
+            << "offset " << offset << " length " << len;
+    }
+    std::vector<uint8_t> ones(1500, 0xff);
+    EXPECT_EQ(ones_complement_sum(ones.data(), 1500), rte_raw_cksum(ones.data(), 1500));
+}
+
 TEST(checksum, rfc1624_corner_case) {
     // RFC 1624 section 3's example: HC = 0xdd2f, m = 0x5555 -> m' = 0x3285
     // gives HC' = 0x0000 with eqn. 3 (eqn. 2 would give 0xffff).
