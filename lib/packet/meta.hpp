@@ -11,8 +11,9 @@ namespace dpdk_app {
 
 enum class l3_kind : uint8_t { other = 0, ipv4, ipv6, arp };
 
-// Why the router hands a packet to the responder instead of forwarding it
-// (packet_meta::punt). The responder decides its fate.
+// Why a stage hands a packet to the responder instead of forwarding it
+// (packet_meta::punt): the route stage, or a classifier that rejects it.
+// The responder decides its fate.
 enum class punt_kind : uint8_t {
     none = 0,
     arp,           // ARP, for the appliance or not
@@ -22,6 +23,7 @@ enum class punt_kind : uint8_t {
     too_big,       // larger than the egress MTU (punt_arg: the MTU)
     unresolved,    // next hop without a usable neighbour entry (punt_arg: its slot or
                    // no_neighbor_slot for a connected destination; mbuf->port: egress)
+    prohibited,    // a firewall reject rule: administratively prohibited
 };
 inline constexpr uint32_t no_neighbor_slot = UINT32_MAX;
 

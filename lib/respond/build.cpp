@@ -22,7 +22,7 @@ constexpr uint8_t ndp_option_target_lla = 2;
 constexpr uint8_t ip_default_ttl = 64;
 constexpr uint16_t arp_frame_min = RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN;  // 60
 
-struct icmp6_hdr {
+struct __attribute__((packed)) icmp6_hdr {  // at any offset, as DPDK's headers
     uint8_t type;
     uint8_t code;
     rte_be16_t cksum;

@@ -275,7 +275,7 @@ bool respond_stage::handle_local(rte_mbuf* m, const packet_meta& pm, const fib& 
 
 void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     const fib* f = store_.current();
-    if (f == nullptr || (router_ ? !b.has_punts : !f->has_addresses())) {
+    if (f == nullptr || (!b.has_punts && (router_ || !f->has_addresses()))) {
         return;
     }
     const uint16_t n = b.count;
@@ -286,7 +286,8 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = b.pkts[i];
         packet_meta& pm = *meta_of(m);
-        const punt_kind kind = router_ ? pm.punt : classify_bridge(m, pm, *f);
+        const punt_kind kind =
+            pm.punt != punt_kind::none || router_ ? pm.punt : classify_bridge(m, pm, *f);
         if (kind == punt_kind::none) {
             b.pkts[kept++] = m;
             continue;
@@ -341,6 +342,10 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
                     keep = send_error(m, pm, *f, ctx, drop_reason::mtu_exceeded,
                                       event::errors_too_big, 3, 4, 2, 0, pm.punt_arg, true);
                 }
+                break;
+            case punt_kind::prohibited:
+                keep = send_error(m, pm, *f, ctx, drop_reason::rejected, event::errors_prohibited,
+                                  3, 13, 1, 1, 0, false);
                 break;
             case punt_kind::unresolved:
                 pm.punt = punt_kind::unresolved;  // the control thread reads it

@@ -3,6 +3,9 @@
 //  - bridge mode: picks out frames addressed to the appliance (ARP and NDP
 //    for its addresses, IPv4 / IPv6 to them); everything else passes on;
 //  - router mode: handles what the route stage marked (packet_meta::punt).
+// In both modes a packet a classifier marked punt_kind::prohibited (a
+// firewall reject rule) is answered with ICMP administratively prohibited
+// (type 3 code 13 / ICMPv6 type 1 code 1) and counted as `rejected`.
 // ARP / NDP senders are passed to the control thread to learn (router mode);
 // packets waiting for a neighbour go to the control thread to be held.
 // Errors are rate-limited per lane (global and per-source token buckets).

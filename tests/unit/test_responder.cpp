@@ -946,6 +946,19 @@ std::vector<stage_case> router_cases() {
         "no_route_v6", router,
         in(frame6(ip6(far6, dest6, p_udp, udp6(far6, dest6, 1, 2, payload(10)))), pk::no_route),
         error_sent("no_route", "errors_unreachable_net")));
+    // A classifier's reject rule (punt_kind::prohibited), in either mode.
+    c.push_back(gen_case(
+        "prohibited_v4", router,
+        in(frame4(ip4(far4, dest4, p_udp, udp4(far4, dest4, 1, 2, payload(10)))), pk::prohibited),
+        error_sent("rejected", "errors_prohibited")));
+    c.push_back(gen_case(
+        "prohibited_v6", router,
+        in(frame6(ip6(far6, dest6, p_udp, udp6(far6, dest6, 1, 2, payload(10)))), pk::prohibited),
+        error_sent("rejected", "errors_prohibited")));
+    c.push_back(gen_case(
+        "prohibited_v4_in_bridge_mode", false,
+        in(frame4(ip4(far4, dest4, p_udp, udp4(far4, dest4, 1, 2, payload(10)))), pk::prohibited),
+        error_sent("rejected", "errors_prohibited")));
     c.push_back(gen_case("too_big_v6", router,
                          in(frame6(ip6(far6, dest6, p_udp, udp6(far6, dest6, 1, 2, payload(1400)))),
                             pk::too_big, 1280),
