@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by replay.sh and router_replay.sh (sourced, not run): the DPDK
 # runtime directory, stopping only the processes the script started, and the
 # cleanup that removes its temporary directory and runtime directories.

@@ -82,13 +82,11 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-die() { echo "replay.sh: $*" >&2; exit 2; }
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
-at_least() { is_num "$1" && awk -v v="$1" -v m="$2" 'BEGIN { exit !(v >= m) }'; }
+SCRIPT=replay.sh
+# shellcheck source=bench/replay/args.sh
+source "$ROOT/bench/replay/args.sh"
 
 case "$MODE" in compare | hop | all) ;; *) die "--mode must be compare, hop or all" ;; esac
-is_int_min() { is_uint "$1" && at_least "$1" "$2"; }
 is_int_min "$PAIRS" 1 || die "--pairs must be a positive integer"
 at_least "$WARMUP" 0 || die "--warmup must be a number of seconds"
 at_least "$INTERVAL" 0.5 || die "--interval must be at least 0.5 s"
@@ -109,7 +107,6 @@ fi
 NCPU=$(nproc)
 ((NCPU >= 2)) || die "needs at least 2 CPUs (main lcore + one forwarding lcore)"
 
-SCRIPT=replay.sh
 TMP_PREFIX=dpdk-app-replay
 # shellcheck source=bench/replay/common.sh
 source "$ROOT/bench/replay/common.sh"

@@ -106,11 +106,9 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-die() { echo "router_replay.sh: $*" >&2; exit 2; }
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
-at_least() { is_num "$1" && awk -v v="$1" -v m="$2" 'BEGIN { exit !(v >= m) }'; }
-is_int_min() { is_uint "$1" && at_least "$1" "$2"; }
+SCRIPT=router_replay.sh
+# shellcheck source=bench/replay/args.sh
+source "$ROOT/bench/replay/args.sh"
 
 is_int_min "$PAIRS" 1 || die "--pairs must be a positive integer"
 at_least "$WARMUP" 0 || die "--warmup must be a number of seconds"
@@ -138,7 +136,6 @@ fi
 NCPU=$(nproc)
 ((NCPU >= 2)) || die "needs at least 2 CPUs (main lcore + one forwarding lcore)"
 
-SCRIPT=router_replay.sh
 TMP_PREFIX=dpdk-app-router-replay
 # shellcheck source=bench/replay/common.sh
 source "$ROOT/bench/replay/common.sh"

@@ -311,4 +311,30 @@ bool is_root() {
     return ::geteuid() == 0;
 }
 
+netns_guard::netns_guard(std::vector<std::string> names) : names_(std::move(names)) {
+    for (const auto& n : names_) {
+        sh("ip netns del " + n + " 2>/dev/null");
+        if (sh("ip netns add " + n) != 0) {
+            throw std::runtime_error("ip netns add " + n + " failed");
+        }
+    }
+}
+
+netns_guard::~netns_guard() {
+    for (const auto& n : names_) {
+        sh("ip netns del " + n + " 2>/dev/null");
+    }
+}
+
+bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (cond()) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return cond();
+}
+
 }  // namespace dpdk_app::testing

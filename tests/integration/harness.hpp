@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,5 +94,21 @@ int sh(const std::string& command);
 std::string sh_output(const std::string& command);
 
 bool is_root();
+
+// Network namespaces made by one test (deleted first if left over), deleted
+// again on destruction, also when the test fails.
+class netns_guard {
+  public:
+    explicit netns_guard(std::vector<std::string> names);
+    ~netns_guard();
+    netns_guard(const netns_guard&) = delete;
+    netns_guard& operator=(const netns_guard&) = delete;
+
+  private:
+    std::vector<std::string> names_;
+};
+
+// Polls cond every 50 ms until it holds or timeout passes; its last answer.
+bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
 
 }  // namespace dpdk_app::testing

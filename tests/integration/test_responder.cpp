@@ -29,40 +29,6 @@ namespace {
 
 // ---------------------------------------------------------------- helpers
 
-// Network namespaces made by one test, deleted again even when it fails.
-class netns_guard {
-  public:
-    explicit netns_guard(std::vector<std::string> names) : names_(std::move(names)) {
-        for (const auto& n : names_) {
-            sh("ip netns del " + n + " 2>/dev/null");
-            if (sh("ip netns add " + n) != 0) {
-                throw std::runtime_error("ip netns add " + n + " failed");
-            }
-        }
-    }
-    ~netns_guard() {
-        for (const auto& n : names_) {
-            sh("ip netns del " + n + " 2>/dev/null");
-        }
-    }
-    netns_guard(const netns_guard&) = delete;
-    netns_guard& operator=(const netns_guard&) = delete;
-
-  private:
-    std::vector<std::string> names_;
-};
-
-bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (cond()) {
-            return true;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
-    return cond();
-}
-
 const char* const python = "/usr/bin/python3";
 
 bool can_use_netns() {
