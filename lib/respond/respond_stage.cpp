@@ -280,7 +280,9 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     }
     const uint16_t n = b.count;
     uint16_t kept = 0;
-    bool materialized = b.out_port == no_port;
+    // A burst sent back out of the port it came from (a one-armed
+    // appliance) already sends replies the right way: no per-packet egress.
+    bool materialized = b.out_port == no_port || b.out_port == b.in_port;
     bool generated = false;
     uint32_t echo_replies = 0;
     for (uint16_t i = 0; i < n; ++i) {
