@@ -121,27 +121,6 @@ bool set_length(rte_mbuf* m, uint16_t len) noexcept {
 
 }  // namespace
 
-void truncate_packet(rte_mbuf* m, uint32_t len) noexcept {
-    if (m->pkt_len <= len) {
-        return;
-    }
-    rte_mbuf* seg = m;
-    uint32_t left = len;
-    uint16_t segs = 1;
-    while (seg->data_len < left && seg->next != nullptr) {
-        left -= seg->data_len;
-        seg = seg->next;
-        ++segs;
-    }
-    seg->data_len = static_cast<uint16_t>(left);
-    if (seg->next != nullptr) {
-        rte_pktmbuf_free(seg->next);
-        seg->next = nullptr;
-    }
-    m->nb_segs = segs;
-    m->pkt_len = len;
-}
-
 // ---- ARP ------------------------------------------------------------------
 
 const rte_arp_hdr* arp_header(const rte_mbuf* m, const packet_meta& pm) noexcept {

@@ -20,6 +20,7 @@
 
 #include "packet/checksum.hpp"
 #include "packet/meta.hpp"
+#include "packet/rewrite.hpp"
 #include "pipeline/drop_reason.hpp"
 
 namespace dpdk_app {
@@ -32,9 +33,6 @@ inline bool headers_contiguous(const rte_mbuf* m, uint32_t bytes) noexcept {
     return rte_pktmbuf_data_len(m) >= bytes;
 }
 
-// Cuts a (possibly chained) mbuf to its first len bytes, freeing segments
-// that are no longer needed.
-void truncate_packet(rte_mbuf* m, uint32_t len) noexcept;
 
 // ---- ARP (RFC 826) -------------------------------------------------------
 

@@ -4,8 +4,8 @@
 
 #include <rte_ip.h>
 
-#include "packet/checksum.hpp"
 #include "packet/meta.hpp"
+#include "packet/rewrite.hpp"
 #include "pipeline/generated.hpp"
 #include "respond/build.hpp"
 
@@ -112,20 +112,8 @@ void resolver::release(uint32_t slot, entry_state& st) {
     const neighbor_view v = neighbor_table::unpack(nt_.load(slot));
     for (auto [m, lane] : st.held) {
         packet_meta& pm = *meta_of(m);
-        const uint32_t frame = static_cast<uint32_t>(pm.l2_len) + pm.l3_total;
-        if (m->pkt_len > frame) {
-            truncate_packet(m, frame);
-        }
-        if (pm.l3 == l3_kind::ipv4) {
-            ipv4_decrement_ttl(rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pm.l2_len));
-        } else {
-            rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, pm.l2_len)->hop_limits--;
-        }
-        pm.ttl--;
         pm.punt = punt_kind::none;
-        auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-        eth->dst_addr = v.mac;
-        eth->src_addr = f->port(m->port).mac;
+        forward_to_next_hop(m, pm, v.mac, f->port(m->port).mac, m->port);
         sp_.counters().held.add(static_cast<uint64_t>(-1));
         if (inject(m, lane)) {
             sp_.counters().events[static_cast<std::size_t>(event::held_released)].inc();

@@ -5,7 +5,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 
-#include "packet/checksum.hpp"
+#include "packet/rewrite.hpp"
 #include "packet/meta.hpp"
 
 namespace dpdk_app {
@@ -220,20 +220,7 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
             b.pkts[kept++] = m;
             continue;
         }
-        const uint32_t frame = static_cast<uint32_t>(pm.l2_len) + pm.l3_total;
-        if (m->pkt_len > frame) {
-            rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - frame));  // Ethernet padding
-        }
-        auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-        if (pm.l3 == l3_kind::ipv4) {
-            ipv4_decrement_ttl(rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pm.l2_len));
-        } else {
-            rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, pm.l2_len)->hop_limits--;
-        }
-        pm.ttl--;
-        eth->dst_addr = nb.mac;
-        eth->src_addr = f->port(egress[i]).mac;
-        m->port = egress[i];
+        forward_to_next_hop(m, pm, nb.mac, f->port(egress[i]).mac, egress[i]);
         b.pkts[kept++] = m;
     }
     b.count = kept;
