@@ -385,23 +385,37 @@ error_rule may_send_error(const rte_mbuf* m, const packet_meta& pm,
     return error_rule::send;
 }
 
+namespace {
+
+// The part both error builders share: m is cut to the first `quote` bytes
+// of its IP packet, its Ethernet header replaced by a new one (back to the
+// frame's source, from our_mac) with `ip_icmp` bytes of room after it for
+// the caller's IP and ICMP headers. Returns that new Ethernet header.
+rte_ether_hdr* error_frame(rte_mbuf* m, const packet_meta& pm, uint16_t quote, uint16_t ip_icmp,
+                           uint16_t ether_type, const rte_ether_addr& our_mac) noexcept {
+    const rte_ether_addr back_to = rte_pktmbuf_mtod(m, const rte_ether_hdr*)->src_addr;
+    truncate_packet(m, static_cast<uint32_t>(pm.l2_len) + quote);
+    rte_pktmbuf_adj(m, pm.l2_len);
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(
+        rte_pktmbuf_prepend(m, static_cast<uint16_t>(RTE_ETHER_HDR_LEN + ip_icmp)));
+    eth->dst_addr = back_to;
+    eth->src_addr = our_mac;
+    eth->ether_type = rte_cpu_to_be_16(ether_type);
+    m->port = pm.in_port;
+    return eth;
+}
+
+}  // namespace
+
 void icmp4_error_in_place(rte_mbuf* m, const packet_meta& pm, uint8_t type, uint8_t code,
                           uint32_t rest, uint32_t our_ip,
                           const rte_ether_addr& our_mac) noexcept {
-    constexpr uint16_t head = RTE_ETHER_HDR_LEN + sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr);
-    const rte_ether_addr back_to = rte_pktmbuf_mtod(m, const rte_ether_hdr*)->src_addr;
+    constexpr uint16_t ip_icmp = sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr);
     const uint32_t to = meta_src_ipv4(pm);
-    const uint16_t quote = std::min<uint16_t>(
-        pm.l3_total, icmp4_error_max - sizeof(rte_ipv4_hdr) - sizeof(rte_icmp_hdr));
-    truncate_packet(m, static_cast<uint32_t>(pm.l2_len) + quote);
-    rte_pktmbuf_adj(m, pm.l2_len);
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, head));
-    eth->dst_addr = back_to;
-    eth->src_addr = our_mac;
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    const uint16_t quote = std::min<uint16_t>(pm.l3_total, icmp4_error_max - ip_icmp);
+    rte_ether_hdr* eth = error_frame(m, pm, quote, ip_icmp, RTE_ETHER_TYPE_IPV4, our_mac);
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-    set_ipv4_header(ip, static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr) + quote),
-                    IPPROTO_ICMP, our_ip, to);
+    set_ipv4_header(ip, static_cast<uint16_t>(ip_icmp + quote), IPPROTO_ICMP, our_ip, to);
     auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
     icmp->icmp_type = type;
     icmp->icmp_code = code;
@@ -410,26 +424,18 @@ void icmp4_error_in_place(rte_mbuf* m, const packet_meta& pm, uint8_t type, uint
     std::memcpy(&icmp->icmp_ident, &rest_be, 4);
     icmp->icmp_cksum = icmp4_checksum(m, RTE_ETHER_HDR_LEN + sizeof(rte_ipv4_hdr),
                                       sizeof(rte_icmp_hdr) + quote);
-    m->port = pm.in_port;
 }
 
 void icmp6_error_in_place(rte_mbuf* m, const packet_meta& pm, uint8_t type, uint8_t code,
                           uint32_t rest, const uint8_t* our_ip,
                           const rte_ether_addr& our_mac) noexcept {
-    constexpr uint16_t head = RTE_ETHER_HDR_LEN + sizeof(rte_ipv6_hdr) + sizeof(icmp6_hdr);
-    const rte_ether_addr back_to = rte_pktmbuf_mtod(m, const rte_ether_hdr*)->src_addr;
+    constexpr uint16_t ip_icmp = sizeof(rte_ipv6_hdr) + sizeof(icmp6_hdr);
     uint8_t to[16];
-    std::memcpy(to, pm.src_addr, 16);
+    std::memcpy(to, pm.src_addr, 16);  // pm lives in the mbuf: copied before the rewrite
     uint8_t from[16];
     std::memcpy(from, our_ip, 16);
-    const uint16_t quote = std::min<uint16_t>(
-        pm.l3_total, icmp6_error_max - sizeof(rte_ipv6_hdr) - sizeof(icmp6_hdr));
-    truncate_packet(m, static_cast<uint32_t>(pm.l2_len) + quote);
-    rte_pktmbuf_adj(m, pm.l2_len);
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, head));
-    eth->dst_addr = back_to;
-    eth->src_addr = our_mac;
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+    const uint16_t quote = std::min<uint16_t>(pm.l3_total, icmp6_error_max - ip_icmp);
+    rte_ether_hdr* eth = error_frame(m, pm, quote, ip_icmp, RTE_ETHER_TYPE_IPV6, our_mac);
     auto* ip = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
     set_ipv6_header(ip, static_cast<uint16_t>(sizeof(icmp6_hdr) + quote), ip_default_ttl, from,
                     to);
@@ -440,7 +446,6 @@ void icmp6_error_in_place(rte_mbuf* m, const packet_meta& pm, uint8_t type, uint
     icmp->rest = rte_cpu_to_be_32(rest);
     icmp->cksum = icmp6_checksum(m, RTE_ETHER_HDR_LEN, RTE_ETHER_HDR_LEN + sizeof(rte_ipv6_hdr),
                                  sizeof(icmp6_hdr) + quote);
-    m->port = pm.in_port;
 }
 
 }  // namespace dpdk_app
