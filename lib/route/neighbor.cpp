@@ -53,12 +53,8 @@ int32_t neighbor_table::insert(const ip_address& a, uint16_t port) noexcept {
     if (int32_t slot = find(a); slot >= 0) {
         return slot;
     }
-    uint32_t family_count = 0;
-    for (const auto& x : addresses_) {
-        family_count += x.v6 == a.v6 ? 1 : 0;
-    }
-    if (family_count >= capacity_) {
-        return -1;
+    if (rte_hash_count(a.v6 ? h6_ : h4_) >= static_cast<int32_t>(capacity_)) {
+        return -1;  // this family's share is full
     }
     const auto slot = static_cast<uint32_t>(addresses_.size());
     // The slot is written before the key is published: a reader that finds
