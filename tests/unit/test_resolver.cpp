@@ -384,3 +384,28 @@ TEST_F(resolver_test, announces_every_ipv4_address) {
 
 }  // namespace
 }  // namespace dpdk_app
+
+namespace dpdk_app {
+namespace {
+
+TEST(neighbor_table, each_family_holds_capacity_entries) {
+    if (unit::dpdk_environment::pool() == nullptr) {
+        GTEST_SKIP() << unit::dpdk_environment::error();
+    }
+    std::string error;
+    auto t = neighbor_table::create(4, "ut_cap", error);
+    ASSERT_TRUE(t) << error;
+    for (int i = 1; i <= 4; ++i) {
+        const std::string a = "198.51.100." + std::to_string(i);
+        EXPECT_EQ(t->insert(address(a.c_str()), 1), i - 1) << a;
+    }
+    EXPECT_EQ(t->insert(address("198.51.100.1"), 1), 0) << "known: the same slot";
+    EXPECT_EQ(t->insert(address("198.51.100.5"), 1), -1) << "IPv4 is full";
+    EXPECT_EQ(t->insert(address("2001:db8::5"), 1), 4) << "IPv6 has its own share";
+    EXPECT_EQ(t->find(address("198.51.100.5")), -1);
+    EXPECT_EQ(t->find(address("198.51.100.3")), 2);
+    EXPECT_EQ(neighbor_table::unpack(t->load(2)).state, neighbor_state::incomplete);
+}
+
+}  // namespace
+}  // namespace dpdk_app
