@@ -79,6 +79,8 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
     for (unsigned lane = 0; lane < where.lane_lcores.size(); ++lane) {
         const segment* upstream = nullptr;
         rte_ring* in_ring = nullptr;
+        bool punts = false;      // a stage so far marks packets for the responder
+        bool generates = false;  // a stage so far generates packets
         const auto& groups = where.groups;
         for (std::size_t g = 0; g < groups.size(); ++g) {
             const unsigned lcore = where.lane_lcores[lane][g];
@@ -94,8 +96,12 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
             w.timing_sample = options.timing_sample;
             w.in_ring = in_ring;
             w.upstream = upstream;
+            w.upstream_punts = punts;
+            w.upstream_generates = generates;
             std::vector<std::unique_ptr<stage>> stages;
             for (const auto& name : groups[g]) {
+                punts = punts || name == "route";
+                generates = generates || name == "respond";
                 if (name == "rx") {
                     w.rx_ports = rx_ports;
                 } else if (name == "tx") {

@@ -221,9 +221,8 @@ segment::step_result segment::step_once() noexcept {
         }
         timed_ = w_.timing_sample != 0 && (burst_seq_++ & (w_.timing_sample - 1)) == 0;
         tsc_ = rte_rdtsc();
-        // What an upstream stage marked does not travel through a ring.
-        b.has_generated = true;
-        b.has_punts = true;
+        b.has_generated = w_.upstream_generates;
+        b.has_punts = w_.upstream_punts;
     }
     // On timed bursts, one TSC read per stage boundary: each stage is
     // charged from the end of the previous one to its own end.

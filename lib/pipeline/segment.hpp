@@ -34,6 +34,10 @@ class segment {
                                          // lane); empty = every port EAL knows
         rte_ring* out_ring = nullptr;    // else it enqueues here
         rte_ring* inject_ring = nullptr;  // TX segments: packets from the control thread
+        // What stages before the input ring may have left on the packets:
+        // the burst flags do not travel through a ring.
+        bool upstream_punts = false;     // a stage that sets packet_meta::punt
+        bool upstream_generates = false;  // a stage that turns packets into generated ones
         ring_full_policy ring_full = ring_full_policy::backpressure;
         uint32_t tx_retries = 8;
         uint32_t idle_sleep_us = 0;
