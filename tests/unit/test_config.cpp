@@ -145,6 +145,28 @@ TEST(config_full, idle_sleep_auto_and_zero) {
     EXPECT_EQ(z.config.idle_sleep_us, 0u);
 }
 
+TEST(config_full, responder_keys_map_to_the_model) {
+    const config_result r = parse_config(
+        "[responder]\nerror_rate = 0\nerror_burst = 7\nerror_rate_per_source = 3\n"
+        "error_burst_per_source = 2\nneighbor_max = 16\nneighbor_timeout_s = 60\n"
+        "resolve_retries = 5\nresolve_retry_ms = 50\nhold_per_neighbor = 0\n"
+        "failed_hold_ms = 250\n",
+        "responder.toml");
+    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
+    const responder_config& c = r.config.responder;
+    EXPECT_EQ(c.error_rate, 0u);
+    EXPECT_EQ(c.error_burst, 7u);
+    EXPECT_EQ(c.error_rate_per_source, 3u);
+    EXPECT_EQ(c.error_burst_per_source, 2u);
+    EXPECT_EQ(c.neighbor_max, 16u);
+    EXPECT_EQ(c.neighbor_timeout_s, 60u);
+    EXPECT_EQ(c.resolve_retries, 5u);
+    EXPECT_EQ(c.resolve_retry_ms, 50u);
+    EXPECT_EQ(c.hold_per_neighbor, 0u);
+    EXPECT_EQ(c.failed_hold_ms, 250u);
+    EXPECT_FALSE(c == responder_config{}) << "a reload that changes it needs a restart";
+}
+
 TEST(config_full, range_limits_are_inclusive) {
     const config_result r = parse_config(
         "[dataplane]\nlanes = 64\nburst_size = 1\nidle_sleep_us = 100000\n"
@@ -280,6 +302,10 @@ const invalid_case invalid_cases[] = {
      "addresses = [\"192.0.2.1/24\"]\n[[route]]\nprefix = \"10.0.0.0/8\"\n"
      "via = \"x\"\n",
      8, 7, "route.via: 'x' is not an IPv4 or IPv6 address"},
+    {"responder_retries_zero", "[responder]\nresolve_retries = 0\n", 2, 19,
+     "responder.resolve_retries: expected an integer in 1..20, got an integer (0)"},
+    {"responder_unknown_key", "[responder]\narp_timeout = 5\n", 2, 1,
+     "unknown key 'responder.arp_timeout'"},
     {"bad_ring_full", "[pipeline]\nring_full = \"block\"\n", 2, 13,
      "pipeline.ring_full: expected one of \"backpressure\", \"drop\", got \"block\""},
     {"placement_wrong_order",
