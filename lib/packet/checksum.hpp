@@ -21,26 +21,59 @@ inline uint16_t checksum_update16(uint16_t old_cksum, uint16_t old_word,
     return static_cast<uint16_t>(~sum);
 }
 
+// Adds with an end-around carry (ones' complement addition).
+inline uint64_t add_end_around(uint64_t a, uint64_t b) noexcept {
+    uint64_t r;
+    const bool carry = __builtin_add_overflow(a, b, &r);
+    return r + (carry ? 1 : 0);
+}
+
+// Folds a 64-bit ones' complement sum to 16 bits (two adds with an
+// end-around carry): 0 only for a sum of zeros, like rte_raw_cksum.
+inline uint16_t fold_ones_complement(uint64_t sum) noexcept {
+    uint32_t s32;
+    const bool c32 = __builtin_add_overflow(static_cast<uint32_t>(sum),
+                                            static_cast<uint32_t>(sum >> 32), &s32);
+    s32 += c32 ? 1 : 0;
+    uint16_t s16;
+    const bool c16 = __builtin_add_overflow(static_cast<uint16_t>(s32),
+                                            static_cast<uint16_t>(s32 >> 16), &s16);
+    return static_cast<uint16_t>(s16 + (c16 ? 1 : 0));
+}
+
+static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "the tails below assume little endian");
+
 // RFC 1071 sum of a contiguous buffer, not inverted: the same value as
 // rte_raw_cksum, which adds 16 bits at a time. This adds 8-byte words with
 // an end-around carry (the carry chain keeps the compiler from vectorising a
 // loop that mostly sees short headers and messages) and folds at the end.
 inline uint16_t ones_complement_sum(const uint8_t* p, uint32_t len) noexcept {
     uint64_t sum = 0;
-    for (; len >= 8; p += 8, len -= 8) {
-        uint64_t w;
-        std::memcpy(&w, p, 8);
-        sum += w;
-        sum += sum < w ? 1 : 0;
+    if (len >= 8) {
+        const uint32_t rem = len & 7;
+        const uint8_t* const last = p + len - 8;
+        for (; len >= 8; p += 8, len -= 8) {
+            uint64_t w;
+            std::memcpy(&w, p, 8);
+            sum = add_end_around(sum, w);
+        }
+        if (rem != 0) {
+            // The last rem bytes: the 8 bytes that end the buffer (the first
+            // 8 - rem of them summed above) shifted down to bytes 0..rem-1,
+            // which keeps every byte on its side of a 16-bit word.
+            uint64_t w;
+            std::memcpy(&w, last, 8);
+            sum = add_end_around(sum, w >> (64 - 8 * rem));
+        }
+        return fold_ones_complement(sum);
     }
-    // The last 0..7 bytes, zero-padded in memory order, assembled in a
-    // register (a partial store then a wide load would stall forwarding).
-    uint64_t tail = 0;
+    // Shorter than a word: assembled in a register (a partial store then a
+    // wide load would stall store forwarding).
     unsigned shift = 0;
     if (len >= 4) {
         uint32_t v;
         std::memcpy(&v, p, 4);
-        tail = v;
+        sum = v;
         shift = 32;
         p += 4;
         len -= 4;
@@ -48,22 +81,15 @@ inline uint16_t ones_complement_sum(const uint8_t* p, uint32_t len) noexcept {
     if (len >= 2) {
         uint16_t v;
         std::memcpy(&v, p, 2);
-        tail |= static_cast<uint64_t>(v) << shift;
+        sum |= static_cast<uint64_t>(v) << shift;
         shift += 16;
         p += 2;
         len -= 2;
     }
     if (len == 1) {
-        tail |= static_cast<uint64_t>(*p) << shift;
+        sum |= static_cast<uint64_t>(*p) << shift;
     }
-    sum += tail;
-    sum += sum < tail ? 1 : 0;
-    sum = (sum & 0xffffffffu) + (sum >> 32);
-    sum = (sum & 0xffffffffu) + (sum >> 32);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    return static_cast<uint16_t>(sum);
+    return fold_ones_complement(sum);
 }
 
 // Decrements the TTL of a valid IPv4 header and updates its checksum

@@ -73,6 +73,12 @@ class stage_context {
         ++consumed_;
         begin_generated(m);
     }
+    // n received packets were consumed and their mbufs, already marked
+    // generated (mark_generated), carry replies: reuse_consumed in bulk.
+    void reused_consumed(uint32_t n) noexcept {
+        consumed_ += n;
+        generated_ += n;
+    }
     void count(event e, uint32_t n = 1) noexcept {
         events_[static_cast<std::size_t>(e)] += n;
         events_dirty_ = events_dirty_ || n != 0;

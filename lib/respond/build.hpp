@@ -85,14 +85,6 @@ inline void icmp4_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,
     m->port = pm.in_port;
 }
 
-// True when an IPv4 ICMP message lies in the first segment and its checksum
-// is right (the common case of icmp_checksum_ok, inline).
-inline bool icmp4_checksum_ok_contiguous(const rte_mbuf* m, const packet_meta& pm) noexcept {
-    const uint32_t off = static_cast<uint32_t>(pm.l2_len) + pm.l3_len;
-    const uint32_t len = static_cast<uint32_t>(pm.l3_total) - pm.l3_len;
-    return off + len <= rte_pktmbuf_data_len(m) &&
-           ones_complement_sum(rte_pktmbuf_mtod_offset(m, const uint8_t*, off), len) == 0xffff;
-}
 void icmp6_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,
                                const rte_ether_addr& our_mac) noexcept;
 

@@ -1,5 +1,6 @@
 #include "respond/respond_stage.hpp"
 
+#include <cstddef>
 #include <cstring>
 
 #include <rte_arp.h>
@@ -7,6 +8,8 @@
 #include <rte_ip.h>
 
 #include "packet/meta.hpp"
+#include "packet/checksum.hpp"
+#include "packet/rewrite.hpp"
 #include "respond/build.hpp"
 
 namespace dpdk_app {
@@ -273,6 +276,86 @@ bool respond_stage::handle_local(rte_mbuf* m, const packet_meta& pm, const fib& 
     return false;
 }
 
+namespace {
+
+// Bytes 16..23 of packet_meta (vlan_count .. punt) read as one word, so that
+// the fast path tells an echo request from everything else in one compare.
+uint64_t meta_word(const packet_meta& pm) noexcept {
+    uint64_t w;
+    std::memcpy(&w, &pm.vlan_count, sizeof w);
+    return w;
+}
+static_assert(offsetof(packet_meta, punt) - offsetof(packet_meta, vlan_count) == 7,
+              "meta_word covers vlan_count .. punt");
+
+uint64_t echo4_word(punt_kind punt) noexcept {
+    packet_meta t{};
+    t.l3 = l3_kind::ipv4;
+    t.l4_proto = IPPROTO_ICMP;
+    t.icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+    t.punt = punt;
+    return meta_word(t);
+}
+
+uint64_t echo4_mask() noexcept {
+    packet_meta t{};
+    t.vlan_count = 0xff;
+    t.l3 = static_cast<l3_kind>(0xff);
+    t.l4_proto = 0xff;
+    t.icmp_type = 0xff;
+    t.punt = static_cast<punt_kind>(0xff);
+    return meta_word(t);
+}
+
+// The ping-flood fast path: an untagged, unfragmented IPv4 echo request
+// (the caller checked the metadata) whose ICMP message lies in the first
+// segment with a right checksum becomes its reply in place, as
+// icmp4_echo_reply_in_place would write it. False (m untouched) otherwise.
+inline bool echo4_reply_fast(rte_mbuf* m, const packet_meta& pm, uint64_t eth_src) noexcept {
+    constexpr uint32_t l2 = RTE_ETHER_HDR_LEN;  // untagged
+    constexpr uint8_t reply_ttl = 64;
+    const uint32_t l3_len = pm.l3_len;
+    const uint32_t total = pm.l3_total;
+    if (l2 + total > rte_pktmbuf_data_len(m)) {
+        return false;
+    }
+    uint8_t* const eth = rte_pktmbuf_mtod(m, uint8_t*);
+    uint8_t* const ip = eth + l2;
+    uint8_t* const icmp = ip + l3_len;
+    if (ones_complement_sum(icmp, total - l3_len) != 0xffff) {
+        return false;
+    }
+    // Ethernet: destination = the request's source; source = us, EtherType kept.
+    uint64_t w;
+    std::memcpy(&w, eth + 6, 8);
+    std::memcpy(eth, &w, 8);
+    std::memcpy(eth + 6, &eth_src, 8);
+    // IP: addresses swapped (the header sum does not change), TTL reset.
+    std::memcpy(&w, ip + 12, 8);
+    w = w >> 32 | w << 32;
+    std::memcpy(ip + 12, &w, 8);
+    uint16_t old_word;
+    std::memcpy(&old_word, ip + 8, 2);  // TTL, protocol
+    const uint16_t new_word = static_cast<uint16_t>((old_word & 0xff00) | reply_ttl);
+    uint16_t cksum;
+    std::memcpy(&cksum, ip + 10, 2);
+    cksum = checksum_update16(cksum, old_word, new_word);
+    std::memcpy(ip + 8, &new_word, 2);
+    std::memcpy(ip + 10, &cksum, 2);
+    // ICMP: type 8 -> 0 in the high byte of the first word (network order).
+    std::memcpy(&cksum, icmp + 2, 2);
+    cksum = checksum_update16(cksum, rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8), 0);
+    icmp[0] = RTE_IP_ICMP_ECHO_REPLY;
+    std::memcpy(icmp + 2, &cksum, 2);
+    if (m->pkt_len > l2 + total) {
+        truncate_packet(m, l2 + total);  // Ethernet padding
+    }
+    m->port = pm.in_port;
+    return true;
+}
+
+}  // namespace
+
 void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     const fib* f = store_.current();
     if (f == nullptr || (!b.has_punts && (router_ || !f->has_addresses()))) {
@@ -285,11 +368,19 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     bool materialized = b.out_port == no_port || b.out_port == b.in_port;
     bool generated = false;
     uint32_t echo_replies = 0;
+    // An untagged, unfragmented IPv4 echo request: marked local by the route
+    // stage (router) or not marked yet (bridge: its address is checked here).
+    const uint64_t echo_word = echo4_word(router_ ? punt_kind::local : punt_kind::none);
+    const uint64_t echo_mask = echo4_mask();
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = b.pkts[i];
         packet_meta& pm = *meta_of(m);
+        const bool echo4 = (meta_word(pm) & echo_mask) == echo_word &&
+                           (pm.flags & (meta_l4_valid | meta_fragment)) == meta_l4_valid &&
+                           (router_ || f->owns4(meta_dst_ipv4(pm)));
         const punt_kind kind =
-            pm.punt != punt_kind::none || router_ ? pm.punt : classify_bridge(m, pm, *f);
+            echo4 ? punt_kind::local
+                  : (pm.punt != punt_kind::none || router_ ? pm.punt : classify_bridge(m, pm, *f));
         if (kind == punt_kind::none) {
             b.pkts[kept++] = m;
             continue;
@@ -306,21 +397,16 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
             b.out_port = no_port;
             materialized = true;
         }
-        // Fast path of a ping flood: an unfragmented IPv4 echo request for
-        // us, its ICMP message in the first segment, checksum right.
-        if (kind == punt_kind::local && pm.l3 == l3_kind::ipv4 &&
-            (pm.flags & (meta_l4_valid | meta_fragment)) == meta_l4_valid &&
-            pm.l4_proto == IPPROTO_ICMP && pm.icmp_type == RTE_IP_ICMP_ECHO_REQUEST &&
-            icmp4_checksum_ok_contiguous(m, pm)) {
-            icmp4_echo_reply_in_place(m, pm, f->port(pm.in_port).mac);
-            pm.punt = punt_kind::none;
-            ctx.reuse_consumed(m);
+        pm.punt = punt_kind::none;
+        // Fast path of a ping flood: its ICMP message in the first segment,
+        // checksum right; counted once per burst below.
+        if (echo4 && echo4_reply_fast(m, pm, f->port(pm.in_port).eth_src_ipv4)) {
+            mark_generated(m);
             ++echo_replies;
             b.pkts[kept++] = m;
             generated = true;
             continue;
         }
-        pm.punt = punt_kind::none;
         bool keep = false;
         switch (kind) {
             case punt_kind::arp:
@@ -366,6 +452,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     b.count = kept;
     b.has_punts = false;
     b.has_generated = b.has_generated || generated;
+    ctx.reused_consumed(echo_replies);
     ctx.count(event::echo_replies, echo_replies);
 }
 

@@ -186,7 +186,13 @@ std::unique_ptr<fib> fib::build(const resolved_router& router,
     f->neighbors_ = &neighbors;
     for (const auto& [name, p] : ports) {
         if (p.id < max_ports) {
-            f->ports_[p.id] = p;
+            fib_port& q = f->ports_[p.id];
+            q = p;
+            uint8_t tail[8];
+            std::memcpy(tail, p.mac.addr_bytes, 6);
+            tail[6] = 0x08;  // RTE_ETHER_TYPE_IPV4, network order
+            tail[7] = 0x00;
+            std::memcpy(&q.eth_src_ipv4, tail, 8);
         }
         f->local4_.insert(f->local4_.end(), p.addr4.begin(), p.addr4.end());
         f->local6_.insert(f->local6_.end(), p.addr6.begin(), p.addr6.end());

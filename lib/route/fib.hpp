@@ -42,6 +42,9 @@ struct fib_port {
     uint16_t mtu = 1500;                          // L3 bytes
     std::vector<uint32_t> addr4;                  // the interface's addresses, network order
     std::vector<std::array<uint8_t, 16>> addr6;  // (the first is the source of ICMP errors)
+    // Bytes 6..13 of an untagged IPv4 frame this port sends: its MAC, then
+    // EtherType 0x0800 (as loaded from memory); set by fib::build.
+    uint64_t eth_src_ipv4 = 0;
 };
 
 // A route with its egress decided, before any table exists (no EAL needed).
