@@ -71,7 +71,9 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
     uint16_t generated_sent = 0;
     // Which packets are generated, read before TX owns (and may free) them.
     uint64_t generated = 0;
-    if (b.has_generated) {
+    if (b.all_generated) {
+        generated = b.count == 64 ? ~uint64_t{0} : (uint64_t{1} << b.count) - 1;
+    } else if (b.has_generated) {
         for (uint16_t k = 0; k < b.count; ++k) {
             generated |= static_cast<uint64_t>(is_generated(b.pkts[k])) << k;
         }
@@ -129,6 +131,7 @@ void segment::transmit_injected(stage_context& ctx) noexcept {
         return;
     }
     b.has_generated = true;
+    b.all_generated = true;
     const bool timed = timed_;
     timed_ = false;  // not a stage's work: kept out of the sampled cycles
     transmit(b, ctx);

@@ -31,6 +31,7 @@ struct burst {
     uint16_t out_port = no_port;  // every packet leaves through this port
     bool has_generated = false;   // some packets may carry the generated flag
     bool has_punts = false;       // some packets may carry packet_meta::punt
+    bool all_generated = false;   // every packet carries the generated flag
 
     // Writes a burst-level egress into every mbuf->port. A stage that
     // changes egress per packet calls this first.

@@ -366,7 +366,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     // A burst sent back out of the port it came from (a one-armed
     // appliance) already sends replies the right way: no per-packet egress.
     bool materialized = b.out_port == no_port || b.out_port == b.in_port;
-    bool generated = false;
+    uint16_t generated = 0;  // packets of this burst this stage turned into replies
     uint32_t echo_replies = 0;
     // An untagged, unfragmented IPv4 echo request: marked local by the route
     // stage (router) or not marked yet (bridge: its address is checked here).
@@ -404,7 +404,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
             mark_generated(m);
             ++echo_replies;
             b.pkts[kept++] = m;
-            generated = true;
+            ++generated;
             continue;
         }
         bool keep = false;
@@ -446,12 +446,13 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
         }
         if (keep) {
             b.pkts[kept++] = m;
-            generated = true;
+            ++generated;
         }
     }
     b.count = kept;
     b.has_punts = false;
-    b.has_generated = b.has_generated || generated;
+    b.has_generated = b.has_generated || generated != 0;
+    b.all_generated = kept != 0 && generated == kept;  // then TX need not look at the flags
     ctx.reused_consumed(echo_replies);
     ctx.count(event::echo_replies, echo_replies);
 }

@@ -480,6 +480,7 @@ struct result {
     std::vector<punt_kind> held_punts;
     uint16_t out_port = no_port;
     bool has_generated = false;
+    bool all_generated = false;
     bool has_punts = false;
 };
 
@@ -521,6 +522,7 @@ class harness {
         stage_.process(b, ctx_);
         r.out_port = b.out_port;
         r.has_generated = b.has_generated;
+        r.all_generated = b.all_generated;
         r.has_punts = b.has_punts;
         for (uint16_t k = 0; k < b.count; ++k) {
             rte_mbuf* m = b.pkts[k];
@@ -1113,7 +1115,11 @@ TEST_P(responder_cases, moves_exactly_the_expected_counters) {
             EXPECT_EQ(r.ports[0], c.in.port) << "a reply leaves by its arrival port";
             EXPECT_EQ(r.punts[0], punt_kind::none);
             EXPECT_TRUE(r.has_generated);
+            EXPECT_TRUE(r.all_generated) << "TX may skip the flag scan";
             break;
+    }
+    if (c.what != fate::generated) {
+        EXPECT_FALSE(r.all_generated);
     }
     EXPECT_FALSE(r.has_punts);
     EXPECT_TRUE(r.held.empty());
@@ -1502,6 +1508,7 @@ TEST_F(responder_stage_test, router_burst_keeps_order_and_materialises_egress) {
     EXPECT_EQ(r.generated, (std::vector<bool>{false, true, false, true, true}));
     EXPECT_EQ(r.out_port, no_port);
     EXPECT_TRUE(r.has_generated);
+    EXPECT_FALSE(r.all_generated) << "two packets pass unchanged";
     EXPECT_FALSE(r.has_punts);
     EXPECT_EQ(r.delta, (counts{{"consumed", 2},
                                {"generated", 3},
@@ -1521,6 +1528,7 @@ TEST_F(responder_stage_test, bridge_burst_without_local_traffic_keeps_out_port) 
     EXPECT_EQ(r.frames, (std::vector<bytes>{a, a}));
     EXPECT_EQ(r.delta, nothing);
     EXPECT_FALSE(r.has_generated);
+    EXPECT_FALSE(r.all_generated);
 }
 
 TEST_F(responder_stage_test, bridge_burst_with_a_reply_materialises_egress) {

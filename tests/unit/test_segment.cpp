@@ -93,6 +93,27 @@ class sieve_stage final : public stage {
     }
 };
 
+// Turns packets into "replies" as the responder does (reuse_consumed): every
+// packet with all_of = true (and says so with burst::all_generated), else
+// the even ones (the burst only knows some may be generated).
+class reply_stage final : public stage {
+  public:
+    explicit reply_stage(bool all_of) : all_of_(all_of) {}
+    std::string_view name() const noexcept override { return "reply"; }
+    void process(burst& b, stage_context& ctx) noexcept override {
+        for (uint16_t i = 0; i < b.count; ++i) {
+            if (all_of_ || seq_of(b.pkts[i]) % 2 == 0) {
+                ctx.reuse_consumed(b.pkts[i]);
+            }
+        }
+        b.has_generated = true;
+        b.all_generated = all_of_;
+    }
+
+  private:
+    bool all_of_;
+};
+
 // Sends packets to ports that do not exist: seq % 3 == 0 to port 31 (below
 // max_ports but no device), seq % 3 == 1 to port 200 (beyond max_ports).
 class misroute_stage final : public stage {
@@ -807,6 +828,36 @@ TEST_F(segment_test, custom_stage_drops_and_consumes_and_every_mbuf_returns) {
     }
     EXPECT_EQ(transmitted(b), expected);
     EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+}
+
+// TX tells generated packets from forwarded ones by their flag, or for the
+// whole burst when a stage says every packet is generated.
+TEST_F(segment_test, transmit_counts_generated_packets_apart_from_forwarded_ones) {
+    for (const bool all_of : {false, true}) {
+        SCOPED_TRACE(all_of ? "all generated" : "every other packet generated");
+        test_port& a = make_port();
+        test_port& b = make_port();
+        const auto plans = start_pair(a, b);
+        inject(a, 100, 0);
+        std::vector<std::unique_ptr<stage>> stages;
+        stages.push_back(std::make_unique<bridge_stage>(plans));
+        stages.push_back(std::make_unique<reply_stage>(all_of));
+        auto w = rx_wiring({a.id});
+        w.tx = true;
+        segment seg(w, std::move(stages));
+        step_until_idle(seg);
+        const segment_counters& c = seg.counters();
+        const uint64_t replies = all_of ? 100u : 50u;
+        EXPECT_EQ(c.rx.get(), 100u);
+        EXPECT_EQ(c.consumed.get(), replies);
+        EXPECT_EQ(c.generated.get(), replies);
+        EXPECT_EQ(c.generated_sent.get(), replies);
+        EXPECT_EQ(c.forwarded.get(), 100u - replies);
+        EXPECT_EQ(c.rx.get(), c.forwarded.get() + dropped(c) + c.consumed.get());
+        EXPECT_EQ(c.generated.get(), c.generated_sent.get() + c.generated_dropped.get());
+        EXPECT_EQ(transmitted(b).size(), 100u);
+        EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+    }
 }
 
 TEST_F(segment_test, a_burst_emptied_by_a_stage_skips_the_rest) {
