@@ -52,7 +52,12 @@ inline uint16_t ones_complement_sum(const uint8_t* p, uint32_t len) noexcept {
     if (len >= 8) {
         const uint32_t rem = len & 7;
         const uint8_t* const last = p + len - 8;
-        for (; len >= 8; p += 8, len -= 8) {
+        for (; len >= 16; p += 16, len -= 16) {
+            uint64_t w[2];
+            std::memcpy(w, p, 16);
+            sum = add_end_around(add_end_around(sum, w[0]), w[1]);
+        }
+        if (len >= 8) {
             uint64_t w;
             std::memcpy(&w, p, 8);
             sum = add_end_around(sum, w);

@@ -372,7 +372,47 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     // stage (router) or not marked yet (bridge: its address is checked here).
     const uint64_t echo_word = echo4_word(router_ ? punt_kind::local : punt_kind::none);
     const uint64_t echo_mask = echo4_mask();
-    for (uint16_t i = 0; i < n; ++i) {
+    uint16_t i = 0;
+    if (materialized && b.in_port != no_port) {
+        // The ping-flood loop: answers echo requests in place until the first
+        // packet that is anything else, which the loop below takes from
+        // there. Everything it reads more than once is in locals (the byte
+        // stores into the frames may alias any memory).
+        const uint64_t eth_src = f->port(b.in_port).eth_src_ipv4;
+        const uint64_t generated_mask = generated_flag();
+        const bool router = router_;
+        const uint32_t* const own = f->local4().data();
+        const std::size_t n_own = f->local4().size();
+        for (; i < n; ++i) {
+            rte_mbuf* m = b.pkts[i];
+            packet_meta& pm = *meta_of(m);
+            if ((meta_word(pm) & echo_mask) != echo_word ||
+                (pm.flags & (meta_l4_valid | meta_fragment)) != meta_l4_valid) {
+                break;
+            }
+            if (!router) {
+                const uint32_t dst = meta_dst_ipv4(pm);
+                std::size_t k = 0;
+                while (k < n_own && own[k] != dst) {
+                    ++k;
+                }
+                if (k == n_own) {
+                    break;
+                }
+            }
+            if (!echo4_reply_fast(m, pm, eth_src)) {
+                break;
+            }
+            m->ol_flags |= generated_mask;  // mark_generated
+            if (router) {
+                pm.punt = punt_kind::none;  // (a bridge's were none already)
+            }
+        }
+        kept = i;
+        generated = i;
+        echo_replies = i;
+    }
+    for (; i < n; ++i) {
         rte_mbuf* m = b.pkts[i];
         packet_meta& pm = *meta_of(m);
         const bool echo4 = (meta_word(pm) & echo_mask) == echo_word &&

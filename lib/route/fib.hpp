@@ -132,6 +132,7 @@ class fib {
         }
         return false;
     }
+    const std::vector<uint32_t>& local4() const noexcept { return local4_; }
     bool has_addresses() const noexcept { return !local4_.empty() || !local6_.empty(); }
 
     uint64_t generation() const noexcept { return generation_; }
