@@ -132,7 +132,10 @@ void BM_respond_restore_only(benchmark::State& state) {
 }
 BENCHMARK(BM_respond_restore_only)->Arg(32);
 
-void BM_respond_echo4(benchmark::State& state) {
+// out_port: the burst's egress as the stage before leaves it (1: a two-port
+// bridge, so the replies make egress per packet; 0: a one-armed appliance,
+// the ping-flood loop).
+void respond_echo4(benchmark::State& state, uint16_t out_port) {
     echo_burst e(static_cast<unsigned>(state.range(0)));
     std::string error;
     auto sp = dpdk_app::slow_path::create(1, 64, error);
@@ -153,7 +156,8 @@ void BM_respond_echo4(benchmark::State& state) {
     const tsc_timer t;
     for (auto _ : state) {
         e.restore(b);
-        b.out_port = 1;  // as the bridge stage leaves a burst
+        b.in_port = 0;  // as RX leaves a burst
+        b.out_port = out_port;
         dpdk_app::stage_context ctx(*counters);
         s->process(b, ctx);
         ctx.free_discarded();
@@ -165,7 +169,15 @@ void BM_respond_echo4(benchmark::State& state) {
     }
     report_items(state, t.elapsed(), items, "cyc_per_pkt");
 }
+void BM_respond_echo4(benchmark::State& state) {
+    respond_echo4(state, 1);
+}
 BENCHMARK(BM_respond_echo4)->Arg(32);
+
+void BM_respond_echo4_one_armed(benchmark::State& state) {
+    respond_echo4(state, 0);
+}
+BENCHMARK(BM_respond_echo4_one_armed)->Arg(32);
 
 }  // namespace
 }  // namespace dpdk_app_bench
