@@ -3,6 +3,8 @@
 // once their next hop answered).
 #pragma once
 
+#include <cstring>
+
 #include <cstdint>
 
 #include <rte_ether.h>
@@ -40,22 +42,36 @@ inline void truncate_packet(rte_mbuf* m, uint32_t len) noexcept {
 // Sends a parsed IP packet on to its next hop: Ethernet padding trimmed,
 // TTL / hop limit decremented (IPv4 checksum updated per RFC 1624), MACs
 // rewritten, mbuf->port = the egress port. The caller checked ttl > 1.
-inline void forward_to_next_hop(rte_mbuf* m, packet_meta& pm, const rte_ether_addr& next_hop,
+// next_hop_mac48: the next hop's MAC in the low 48 bits, in memory order (a
+// packed neighbour entry, see neighbor_table::pack).
+inline void forward_to_next_hop(rte_mbuf* m, packet_meta& pm, uint64_t next_hop_mac48,
                                 const rte_ether_addr& our_mac, uint16_t port) noexcept {
     const uint32_t frame = static_cast<uint32_t>(pm.l2_len) + pm.l3_total;
     if (m->pkt_len > frame) {
         truncate_packet(m, frame);  // Ethernet padding
     }
+    uint8_t* const eth = rte_pktmbuf_mtod(m, uint8_t*);
     if (pm.l3 == l3_kind::ipv4) {
-        ipv4_decrement_ttl(rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pm.l2_len));
+        ipv4_decrement_ttl(reinterpret_cast<rte_ipv4_hdr*>(eth + pm.l2_len));
     } else {
-        rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, pm.l2_len)->hop_limits--;
+        reinterpret_cast<rte_ipv6_hdr*>(eth + pm.l2_len)->hop_limits--;
     }
     pm.ttl--;
-    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-    eth->dst_addr = next_hop;
-    eth->src_addr = our_mac;
+    // Written from registers: a MAC assembled on the stack and read back
+    // wider would stall store forwarding.
+    const auto lo = static_cast<uint32_t>(next_hop_mac48);
+    const auto hi = static_cast<uint16_t>(next_hop_mac48 >> 32);
+    std::memcpy(eth, &lo, 4);
+    std::memcpy(eth + 4, &hi, 2);
+    std::memcpy(eth + 6, our_mac.addr_bytes, 6);
     m->port = port;
+}
+
+inline void forward_to_next_hop(rte_mbuf* m, packet_meta& pm, const rte_ether_addr& next_hop,
+                                const rte_ether_addr& our_mac, uint16_t port) noexcept {
+    uint64_t w = 0;
+    std::memcpy(&w, next_hop.addr_bytes, 6);
+    forward_to_next_hop(m, pm, w, our_mac, port);
 }
 
 }  // namespace dpdk_app

@@ -1,5 +1,7 @@
 #include "pipeline/segment.hpp"
 
+#include <algorithm>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_pause.h>
@@ -65,6 +67,56 @@ uint16_t segment::receive(burst& b) noexcept {
     return b.count;
 }
 
+namespace {
+
+// Orders a burst with per-packet egress by port, keeping the order of each
+// port's packets (and so of every flow), so that TX makes one call per port
+// instead of one per run: a router alternating between two ports would
+// otherwise send bursts of one. generated (bit k: packet k is generated) is
+// permuted along. A burst to more than max_groups ports is left as it is.
+void group_by_port(burst& b, uint64_t& generated) noexcept {
+    constexpr unsigned max_groups = 8;
+    std::array<uint16_t, max_groups> port;
+    std::array<uint16_t, max_groups> start{};
+    std::array<uint8_t, max_burst> group_of;
+    unsigned groups = 0;
+    for (uint16_t k = 0; k < b.count; ++k) {
+        const uint16_t p = b.pkts[k]->port;
+        unsigned g = 0;
+        while (g < groups && port[g] != p) {
+            ++g;
+        }
+        if (g == groups) {
+            if (groups == max_groups) {
+                return;
+            }
+            port[groups++] = p;
+        }
+        group_of[k] = static_cast<uint8_t>(g);
+        ++start[g];
+    }
+    if (groups == 1) {
+        return;
+    }
+    uint16_t offset = 0;
+    for (unsigned g = 0; g < groups; ++g) {
+        const uint16_t n = start[g];
+        start[g] = offset;
+        offset = static_cast<uint16_t>(offset + n);
+    }
+    std::array<rte_mbuf*, max_burst> sorted;
+    uint64_t sorted_generated = 0;
+    for (uint16_t k = 0; k < b.count; ++k) {
+        const uint16_t at = start[group_of[k]]++;
+        sorted[at] = b.pkts[k];
+        sorted_generated |= (generated >> k & 1) << at;
+    }
+    std::copy_n(sorted.begin(), b.count, b.pkts.begin());
+    generated = sorted_generated;
+}
+
+}  // namespace
+
 void segment::transmit(burst& b, stage_context& ctx) noexcept {
     const uint16_t queue = static_cast<uint16_t>(w_.lane);
     uint16_t sent_total = 0;
@@ -77,6 +129,9 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
         for (uint16_t k = 0; k < b.count; ++k) {
             generated |= static_cast<uint64_t>(is_generated(b.pkts[k])) << k;
         }
+    }
+    if (b.out_port == no_port && b.count > 1) {
+        group_by_port(b, generated);
     }
     uint16_t i = 0;
     while (i < b.count) {

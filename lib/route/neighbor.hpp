@@ -66,6 +66,13 @@ class neighbor_table {
         v.state = static_cast<neighbor_state>(w >> 56);
         return v;
     }
+    // usable() of a packed entry, without unpacking it.
+    static bool usable(uint64_t w) noexcept {
+        const auto s = static_cast<uint8_t>(w >> 56);
+        return s == static_cast<uint8_t>(neighbor_state::reachable) ||
+               s == static_cast<uint8_t>(neighbor_state::stale) ||
+               s == static_cast<uint8_t>(neighbor_state::permanent);
+    }
     uint64_t load(uint32_t slot) const noexcept {
         return slots_[slot].load(std::memory_order_acquire);
     }

@@ -129,21 +129,25 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
         }
     }
 
-    // 3. Decide per packet; gather connected destinations for one bulk
-    //    neighbour lookup per family.
+    // 3. Decide per packet. A packet to a gateway (the common case) is
+    //    rewritten here; connected destinations are gathered for one bulk
+    //    neighbour lookup per family and rewritten in step 4.
     std::array<uint32_t, max_burst> slot;
     std::array<uint16_t, max_burst> egress;
     std::array<const void*, max_burst> keys4;
     std::array<uint16_t, max_burst> conn4;
     std::array<const void*, max_burst> keys6;
     std::array<uint16_t, max_burst> conn6;
+    std::array<bool, max_burst> done{};  // forwarded in step 3
     uint16_t c4 = 0;
     uint16_t c6 = 0;
+    uint16_t n_done = 0;
     for (uint16_t i = 0; i < n; ++i) {
         if (!ok[i]) {
             continue;
         }
-        packet_meta& pm = *meta_of(b.pkts[i]);
+        rte_mbuf* m = b.pkts[i];
+        packet_meta& pm = *meta_of(m);
         ok[i] = false;
         if (hop[i] < 0) {
             punt[i] = punt_kind::no_route;
@@ -158,15 +162,23 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
             punt[i] = punt_kind::ttl_exceeded;
             continue;
         }
-        if (pm.l3_total > f->port(h.port).mtu) {
+        const fib_port& out = f->port(h.port);
+        if (pm.l3_total > out.mtu) {
             punt[i] = punt_kind::too_big;
-            pm.punt_arg = f->port(h.port).mtu;
+            pm.punt_arg = out.mtu;
             continue;
         }
         ok[i] = true;
         egress[i] = h.port;
         if (h.kind == next_hop_kind::forward) {
-            slot[i] = h.neighbor;
+            const uint64_t nb = nt.load(h.neighbor);
+            if (neighbor_table::usable(nb)) {
+                forward_to_next_hop(m, pm, nb, out.mac, h.port);
+                done[i] = true;
+                ++n_done;
+            } else {
+                slot[i] = h.neighbor;
+            }
         } else if (pm.l3 == l3_kind::ipv4) {
             keys4[c4] = pm.dst_addr;
             conn4[c4++] = i;
@@ -174,6 +186,10 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
             keys6[c6] = pm.dst_addr;
             conn6[c6++] = i;
         }
+    }
+    b.has_punts = false;
+    if (n_done == n) {
+        return;  // every packet forwarded, in place
     }
     auto resolve = [&](rte_hash* h, std::array<const void*, max_burst>& keys,
                        std::array<uint16_t, max_burst>& at, uint16_t count) {
@@ -192,11 +208,16 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
     resolve(nt.hash4(), keys4, conn4, c4);
     resolve(nt.hash6(), keys6, conn6, c6);
 
-    // 4. Rewrite and keep, hand to the responder (kept, marked), or drop.
+    // 4. Keep what step 3 forwarded; rewrite and keep the connected ones,
+    //    hand to the responder (kept, marked), or drop.
     uint16_t kept = 0;
     bool punted = false;
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = b.pkts[i];
+        if (done[i]) {
+            b.pkts[kept++] = m;
+            continue;
+        }
         packet_meta& pm = *meta_of(m);
         if (!ok[i]) {
             if (punt[i] == punt_kind::none) {
@@ -209,10 +230,8 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
             b.pkts[kept++] = m;
             continue;
         }
-        const neighbor_view nb = slot[i] == no_neighbor_slot
-                                     ? neighbor_view{}
-                                     : neighbor_table::unpack(nt.load(slot[i]));
-        if (!nb.usable()) {
+        const uint64_t nb = slot[i] == no_neighbor_slot ? 0 : nt.load(slot[i]);
+        if (!neighbor_table::usable(nb)) {
             pm.punt = punt_kind::unresolved;
             pm.punt_arg = slot[i];
             m->port = egress[i];
@@ -220,7 +239,7 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
             b.pkts[kept++] = m;
             continue;
         }
-        forward_to_next_hop(m, pm, nb.mac, f->port(egress[i]).mac, egress[i]);
+        forward_to_next_hop(m, pm, nb, f->port(egress[i]).mac, egress[i]);
         b.pkts[kept++] = m;
     }
     b.count = kept;

@@ -114,6 +114,29 @@ class reply_stage final : public stage {
     bool all_of_;
 };
 
+// Sends even sequence numbers to one port and odd ones to the other, and
+// turns every third packet into a "reply" (generated).
+class split_stage final : public stage {
+  public:
+    split_stage(uint16_t even, uint16_t odd) : even_(even), odd_(odd) {}
+    std::string_view name() const noexcept override { return "split"; }
+    void process(burst& b, stage_context& ctx) noexcept override {
+        b.out_port = no_port;
+        for (uint16_t i = 0; i < b.count; ++i) {
+            const uint32_t seq = seq_of(b.pkts[i]);
+            b.pkts[i]->port = seq % 2 == 0 ? even_ : odd_;
+            if (seq % 3 == 0) {
+                ctx.reuse_consumed(b.pkts[i]);
+            }
+        }
+        b.has_generated = true;
+    }
+
+  private:
+    uint16_t even_;
+    uint16_t odd_;
+};
+
 // Sends packets to ports that do not exist: seq % 3 == 0 to port 31 (below
 // max_ports but no device), seq % 3 == 1 to port 200 (beyond max_ports).
 class misroute_stage final : public stage {
@@ -833,6 +856,7 @@ TEST_F(segment_test, custom_stage_drops_and_consumes_and_every_mbuf_returns) {
 // TX tells generated packets from forwarded ones by their flag, or for the
 // whole burst when a stage says every packet is generated.
 TEST_F(segment_test, transmit_counts_generated_packets_apart_from_forwarded_ones) {
+    ASSERT_TRUE(register_generated_flag());
     for (const bool all_of : {false, true}) {
         SCOPED_TRACE(all_of ? "all generated" : "every other packet generated");
         test_port& a = make_port();
@@ -858,6 +882,65 @@ TEST_F(segment_test, transmit_counts_generated_packets_apart_from_forwarded_ones
         EXPECT_EQ(transmitted(b).size(), 100u);
         EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
     }
+}
+
+// Packets alternating between two ports leave in one TX call per port, each
+// port's packets in their order; generated packets are told apart after the
+// regrouping, also when a port's queue is full.
+TEST_F(segment_test, transmit_groups_a_burst_by_port_and_keeps_each_ports_order) {
+    ASSERT_TRUE(register_generated_flag());
+    test_port& a = make_port();
+    test_port& b = make_port(1, 1024, 32);  // b's TX takes 31 packets
+    start_pair(a, b);
+    inject(a, 96, 0);
+
+    // Counts the TX calls per port.
+    std::array<unsigned, 2> calls{};
+    auto count_call = [](uint16_t, uint16_t, rte_mbuf**, uint16_t n, void* arg) -> uint16_t {
+        ++*static_cast<unsigned*>(arg);
+        return n;
+    };
+    const rte_eth_rxtx_callback* cb_a = rte_eth_add_tx_callback(a.id, 0, count_call, &calls[0]);
+    const rte_eth_rxtx_callback* cb_b = rte_eth_add_tx_callback(b.id, 0, count_call, &calls[1]);
+    ASSERT_NE(cb_a, nullptr);
+    ASSERT_NE(cb_b, nullptr);
+
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<split_stage>(a.id, b.id));
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    w.tx_retries = 0;
+    segment seg(w, std::move(stages));
+    const unsigned bursts = step_until_idle(seg);
+    EXPECT_EQ(bursts, 3u);  // 96 packets in bursts of 32
+    EXPECT_EQ(calls[0], bursts) << "one TX call per port and burst";
+    EXPECT_EQ(calls[1], bursts);
+    rte_eth_remove_tx_callback(a.id, 0, cb_a);
+    rte_eth_remove_tx_callback(b.id, 0, cb_b);
+
+    const segment_counters& c = seg.counters();
+    // 48 even to a, all sent; 48 odd to b, of which the first 31 fit.
+    const std::vector<uint32_t> to_a = transmitted(a);
+    const std::vector<uint32_t> to_b = transmitted(b);
+    EXPECT_EQ(to_a, range(0, 48, 2));
+    EXPECT_EQ(to_b, range(1, 31, 2));
+    EXPECT_EQ(drops(c, drop_reason::tx_full), 17u);
+    uint64_t generated_sent = 0;
+    for (uint32_t seq : to_a) {
+        generated_sent += seq % 3 == 0 ? 1 : 0;
+    }
+    for (uint32_t seq : to_b) {
+        generated_sent += seq % 3 == 0 ? 1 : 0;
+    }
+    EXPECT_EQ(c.generated.get(), 32u);  // 0, 3, ..., 93
+    EXPECT_EQ(c.generated_sent.get(), generated_sent);
+    EXPECT_EQ(c.generated_dropped.get(), 32u - generated_sent);
+    EXPECT_EQ(c.forwarded.get(), to_a.size() + to_b.size() - generated_sent);
+    // A dropped reply counts as a drop (tx_full) and as generated_dropped;
+    // the request it answered was consumed.
+    EXPECT_EQ(c.rx.get(), c.forwarded.get() + (dropped(c) - c.generated_dropped.get()) +
+                              c.consumed.get());
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
 }
 
 TEST_F(segment_test, a_burst_emptied_by_a_stage_skips_the_rest) {
