@@ -1,5 +1,6 @@
 #include "packet/parse.hpp"
 
+#include <cstddef>
 #include <cstring>
 
 #include <rte_byteorder.h>
@@ -289,7 +290,115 @@ std::optional<drop_reason> parse_ipv6(const rte_mbuf* m, uint32_t off, uint32_t 
 
 }  // namespace
 
+namespace {
+
+static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "the metadata words below are little endian");
+static_assert(offsetof(packet_meta, in_port) == 0 && offsetof(packet_meta, l3_total) == 6 &&
+                  offsetof(packet_meta, flags) == 8 && offsetof(packet_meta, vlan_inner) == 14 &&
+                  offsetof(packet_meta, vlan_count) == 16 && offsetof(packet_meta, punt) == 23 &&
+                  offsetof(packet_meta, src_port) == 24 && offsetof(packet_meta, punt_arg) == 28 &&
+                  offsetof(packet_meta, src_addr) == 32 && offsetof(packet_meta, dst_addr) == 48,
+              "the fast path writes packet_meta as eight 8-byte words");
+
+inline uint64_t load64(const uint8_t* p) noexcept {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline uint32_t load32(const uint8_t* p) noexcept {
+    uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// The common case of parse_packet_generic: an untagged IPv4 packet with a
+// 20-byte header, not a fragment, checksum right, whose TCP / UDP / ICMP
+// header (if any) is valid and lies in the first segment. Writes meta and
+// returns true only then; false: not handled here, meta untouched.
+inline bool parse_ipv4_fast(const rte_mbuf* m, packet_meta& meta) noexcept {
+    const uint32_t seg_len = rte_pktmbuf_data_len(m);
+    if (seg_len < eth_hdr_len + ipv4_min_len) {
+        return false;
+    }
+    const uint8_t* const eth = rte_pktmbuf_mtod(m, const uint8_t*);
+    const uint8_t* const ip = eth + eth_hdr_len;
+    // EtherType 0x0800 and version/IHL 0x45, as loaded from memory.
+    if ((load32(eth + 12) & 0x00ffffff) != 0x00450008) {
+        return false;
+    }
+    const uint32_t total = load_be16(ip + 2);
+    const uint16_t frag = load_be16(ip + 6);
+    if (total < ipv4_min_len || total > rte_pktmbuf_pkt_len(m) - eth_hdr_len ||
+        (frag & (ipv4_mf | ipv4_offset_mask)) != 0) {
+        return false;
+    }
+    const uint64_t cksum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+        (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN && !ipv4_checksum_ok(ip, ipv4_min_len))) {
+        return false;
+    }
+    const uint8_t proto = ip[9];
+    const uint32_t l4_bytes = total - ipv4_min_len;
+    const uint8_t* const l4 = ip + ipv4_min_len;
+    uint64_t flags = (frag & ipv4_df) != 0 ? meta_ipv4_df : 0;
+    uint64_t ports = 0;     // word 3: src_port, dst_port (host order), punt_arg 0
+    uint64_t l4_bytes_word = 0;  // tcp_flags, icmp_type, icmp_code at bits 32, 40, 48 of word 2
+    if (proto == proto_tcp) {
+        if (l4_bytes < tcp_min_len || seg_len < eth_hdr_len + ipv4_min_len + tcp_min_len) {
+            return false;
+        }
+        const uint32_t data_offset = l4[12] >> 4;
+        if (data_offset < 5 || data_offset * 4 > l4_bytes) {
+            return false;
+        }
+        ports = load_be16(l4) | uint64_t{load_be16(l4 + 2)} << 16;
+        l4_bytes_word = uint64_t{l4[13]} << 32;
+        flags |= meta_l4_valid;
+    } else if (proto == proto_udp) {
+        if (l4_bytes < udp_hdr_len || seg_len < eth_hdr_len + ipv4_min_len + udp_hdr_len) {
+            return false;
+        }
+        const uint32_t len = load_be16(l4 + 4);
+        if (len < udp_hdr_len || len > l4_bytes) {
+            return false;
+        }
+        ports = load_be16(l4) | uint64_t{load_be16(l4 + 2)} << 16;
+        flags |= meta_l4_valid;
+    } else if (proto == proto_icmp) {
+        if (l4_bytes < icmp_min_len || seg_len < eth_hdr_len + ipv4_min_len + icmp_min_len) {
+            return false;
+        }
+        l4_bytes_word = uint64_t{l4[0]} << 40 | uint64_t{l4[1]} << 48;
+        flags |= meta_l4_valid;
+    }
+    // Eight 8-byte stores straight from registers (an array built on the
+    // stack and copied would be read back wider than it was written).
+    auto* const w = reinterpret_cast<uint8_t*>(&meta);
+    auto store = [w](unsigned word, uint64_t v) { std::memcpy(w + 8 * word, &v, 8); };
+    store(0, uint64_t{m->port} | uint64_t{eth_hdr_len} << 16 | uint64_t{ipv4_min_len} << 32 |
+                 uint64_t{total} << 48);
+    store(1, flags | uint64_t{ether_type_ipv4} << 16);
+    store(2, uint64_t{static_cast<uint8_t>(l3_kind::ipv4)} << 8 | uint64_t{proto} << 16 |
+                 uint64_t{ip[8]} << 24 | l4_bytes_word);
+    store(3, ports);
+    store(4, load32(ip + 12));
+    store(5, 0);
+    store(6, load32(ip + 16));
+    store(7, 0);
+    return true;
+}
+
+}  // namespace
+
 std::optional<drop_reason> parse_packet(const rte_mbuf* m, packet_meta& meta) noexcept {
+    if (parse_ipv4_fast(m, meta)) {
+        return std::nullopt;
+    }
+    return parse_packet_generic(m, meta);
+}
+
+std::optional<drop_reason> parse_packet_generic(const rte_mbuf* m, packet_meta& meta) noexcept {
     meta = packet_meta{};
     meta.in_port = m->port;
     const uint32_t frame_len = rte_pktmbuf_pkt_len(m);

@@ -73,34 +73,38 @@ namespace {
 // port's packets (and so of every flow), so that TX makes one call per port
 // instead of one per run: a router alternating between two ports would
 // otherwise send bursts of one. generated (bit k: packet k is generated) is
-// permuted along. A burst to more than max_groups ports is left as it is.
-void group_by_port(burst& b, uint64_t& generated) noexcept {
-    constexpr unsigned max_groups = 8;
-    std::array<uint16_t, max_groups> port;
-    std::array<uint16_t, max_groups> start{};
+// permuted along. A burst with a port id past max_ports (TX drops those) is
+// left as it is. Returns the number of ports the burst now goes to in
+// order, each one's packet count in sizes; 0 when it left the burst alone.
+unsigned group_by_port(burst& b, uint64_t& generated,
+                       std::array<uint16_t, max_ports>& sizes) noexcept {
+    constexpr uint8_t none = 0xff;
+    std::array<uint8_t, max_ports> group_of_port;
+    group_of_port.fill(none);
+    std::array<uint16_t, max_ports> start;  // per group: its size, then its next slot
     std::array<uint8_t, max_burst> group_of;
     unsigned groups = 0;
     for (uint16_t k = 0; k < b.count; ++k) {
         const uint16_t p = b.pkts[k]->port;
-        unsigned g = 0;
-        while (g < groups && port[g] != p) {
-            ++g;
+        if (p >= max_ports) {
+            return 0;
         }
-        if (g == groups) {
-            if (groups == max_groups) {
-                return;
-            }
-            port[groups++] = p;
+        uint8_t g = group_of_port[p];
+        if (g == none) {
+            g = static_cast<uint8_t>(groups++);
+            group_of_port[p] = g;
+            start[g] = 0;
         }
-        group_of[k] = static_cast<uint8_t>(g);
+        group_of[k] = g;
         ++start[g];
     }
     if (groups == 1) {
-        return;
+        return 0;
     }
     uint16_t offset = 0;
     for (unsigned g = 0; g < groups; ++g) {
         const uint16_t n = start[g];
+        sizes[g] = n;
         start[g] = offset;
         offset = static_cast<uint16_t>(offset + n);
     }
@@ -113,6 +117,7 @@ void group_by_port(burst& b, uint64_t& generated) noexcept {
     }
     std::copy_n(sorted.begin(), b.count, b.pkts.begin());
     generated = sorted_generated;
+    return groups;
 }
 
 }  // namespace
@@ -130,15 +135,18 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
             generated |= static_cast<uint64_t>(is_generated(b.pkts[k])) << k;
         }
     }
-    if (b.out_port == no_port && b.count > 1) {
-        group_by_port(b, generated);
-    }
+    std::array<uint16_t, max_ports> group_size;
+    const unsigned groups =
+        b.out_port == no_port && b.count > 1 ? group_by_port(b, generated, group_size) : 0;
+    unsigned group = 0;
     uint16_t i = 0;
     while (i < b.count) {
         const uint16_t port = b.out_port != no_port ? b.out_port : b.pkts[i]->port;
         uint16_t j = i + 1;
         if (b.out_port != no_port) {
             j = b.count;
+        } else if (groups != 0) {
+            j = static_cast<uint16_t>(i + group_size[group++]);
         }
         while (j < b.count && b.pkts[j]->port == port) {
             ++j;
