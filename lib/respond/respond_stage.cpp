@@ -334,13 +334,13 @@ inline bool echo4_reply_fast(rte_mbuf* m, const packet_meta& pm, uint64_t eth_sr
     std::memcpy(&w, ip + 12, 8);
     w = w >> 32 | w << 32;
     std::memcpy(ip + 12, &w, 8);
-    uint16_t old_word;
-    std::memcpy(&old_word, ip + 8, 2);  // TTL, protocol
-    const uint16_t new_word = static_cast<uint16_t>((old_word & 0xff00) | reply_ttl);
+    // The word {TTL, protocol} as loaded from memory has the TTL in its low
+    // byte; the protocol cancels out of the update, so the TTL alone is
+    // passed as the old and new word.
     uint16_t cksum;
     std::memcpy(&cksum, ip + 10, 2);
-    cksum = checksum_update16(cksum, old_word, new_word);
-    std::memcpy(ip + 8, &new_word, 2);
+    cksum = checksum_update16(cksum, ip[8], reply_ttl);
+    ip[8] = reply_ttl;
     std::memcpy(ip + 10, &cksum, 2);
     // ICMP: type 8 -> 0 in the high byte of the first word (network order).
     std::memcpy(&cksum, icmp + 2, 2);
@@ -373,7 +373,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     const uint64_t echo_word = echo4_word(router_ ? punt_kind::local : punt_kind::none);
     const uint64_t echo_mask = echo4_mask();
     uint16_t i = 0;
-    if (materialized && b.in_port != no_port) {
+    if (materialized && b.in_port != no_port && (router_ || !f->local4().empty())) {
         // The ping-flood loop: answers echo requests in place until the first
         // packet that is anything else, which the loop below takes from
         // there. Everything it reads more than once is in locals (the byte
@@ -383,6 +383,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
         const bool router = router_;
         const uint32_t* const own = f->local4().data();
         const std::size_t n_own = f->local4().size();
+        const uint32_t own0 = router ? 0 : own[0];  // (a bridge here has an IPv4 address)
         for (; i < n; ++i) {
             rte_mbuf* m = b.pkts[i];
             packet_meta& pm = *meta_of(m);
@@ -390,9 +391,9 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
                 (pm.flags & (meta_l4_valid | meta_fragment)) != meta_l4_valid) {
                 break;
             }
-            if (!router) {
+            if (!router && meta_dst_ipv4(pm) != own0) {
                 const uint32_t dst = meta_dst_ipv4(pm);
-                std::size_t k = 0;
+                std::size_t k = 1;
                 while (k < n_own && own[k] != dst) {
                     ++k;
                 }

@@ -515,6 +515,13 @@ class harness {
             punts = punts || i.punt != punt_kind::none;
             b.pkts[b.count++] = m;
         }
+        // As RX leaves a burst: every packet from one port says so (which
+        // lets the stage take its ping-flood loop).
+        bool one_port = !in.empty();
+        for (const input& i : in) {
+            one_port = one_port && i.port == in.front().port;
+        }
+        b.in_port = one_port ? in.front().port : no_port;
         b.out_port = out_port;
         b.has_punts = punts;
         const counts before = snapshot(*counters_);
@@ -1681,6 +1688,52 @@ TEST_F(responder_stage_test, bridge_without_addresses_leaves_the_burst_alone) {
     const result r = h.run({in(arp)});
     EXPECT_EQ(r.frames, std::vector<bytes>{arp});
     EXPECT_EQ(r.delta, nothing);
+}
+
+// A bridge whose interface has only an IPv6 address answers no IPv4 echo,
+// also on the ping-flood loop (a burst from one port, sent back out of it).
+TEST_F(responder_stage_test, bridge_with_only_ipv6_addresses_passes_ipv4_echo_requests) {
+    fib_port p0;
+    p0.id = 0;
+    p0.mac = to_ether(our_mac);
+    p0.addr6 = {our6};
+    std::string error;
+    auto f = fib::build(resolved_router{}, {{"p0", p0}}, 1, shared().slow->neighbors(),
+                        /*tables=*/false, error);
+    ASSERT_TRUE(f) << error;
+    fib_store store(nullptr);
+    store.publish(std::move(f), RTE_QSBR_THRID_INVALID);
+    harness h(false, {}, &store);
+    const bytes to_us = frame4(echo4(peer4, our4, payload(8)));
+    const bytes to_zero = frame4(echo4(peer4, {0, 0, 0, 0}, payload(8)));
+    const result r = h.run({in(to_us), in(to_zero)}, 0, /*out_port=*/0);
+    EXPECT_EQ(r.frames, (std::vector<bytes>{to_us, to_zero}));
+    EXPECT_EQ(r.delta, nothing);
+    EXPECT_FALSE(r.has_generated);
+}
+
+// The ping-flood loop answers a burst of requests from one port and stops
+// at the first packet it does not handle; the rest go the general way.
+TEST_F(responder_stage_test, ping_flood_loop_answers_until_the_first_other_packet) {
+    harness h(false);
+    const bytes request = frame4(echo4(peer4, our4, payload(56)));
+    bytes bad = request;
+    bad[14 + 20 + 2] ^= 0x01;  // ICMP checksum off by one bit
+    const bytes transit = frame4(echo4(peer4, dest4, payload(8)));
+    const result r = h.run(
+        {in(request), in(request), in(bad), in(request), in(transit), in(request)}, 0, 0);
+    ASSERT_EQ(r.frames.size(), 5u);
+    EXPECT_EQ(r.generated, (std::vector<bool>{true, true, true, false, true}));
+    EXPECT_EQ(r.frames[3], transit);
+    for (std::size_t k : {0u, 1u, 2u, 4u}) {
+        EXPECT_EQ(r.frames[k][34], 0) << "echo reply " << k;
+        EXPECT_EQ(r.ports[k], 0);
+    }
+    EXPECT_FALSE(r.all_generated);
+    EXPECT_EQ(r.delta, (counts{{"consumed", 4},
+                               {"generated", 4},
+                               {"drops.icmp_bad_checksum", 1},
+                               {"events.echo_replies", 4}}));
 }
 
 // ---- 3: rate limiting --------------------------------------------------------------
