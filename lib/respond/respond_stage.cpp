@@ -3,6 +3,10 @@
 #include <cstddef>
 #include <cstring>
 
+#if defined(__SSE4_1__)
+#include <immintrin.h>
+#endif
+
 #include <rte_arp.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -278,34 +282,54 @@ bool respond_stage::handle_local(rte_mbuf* m, const packet_meta& pm, const fib& 
 
 namespace {
 
-// Bytes 16..23 of packet_meta (vlan_count .. punt) read as one word, so that
-// the fast path tells an echo request from everything else in one compare.
-uint64_t meta_word(const packet_meta& pm) noexcept {
-    uint64_t w;
-    std::memcpy(&w, &pm.vlan_count, sizeof w);
-    return w;
-}
-static_assert(offsetof(packet_meta, punt) - offsetof(packet_meta, vlan_count) == 7,
-              "meta_word covers vlan_count .. punt");
+// Tells an unfragmented, untagged IPv4 echo request from everything else by
+// bytes 8..23 of packet_meta (flags .. punt) under a mask: one 16-byte
+// compare where SSE4.1 is there, two 8-byte ones otherwise.
+class echo4_signature {
+  public:
+    explicit echo4_signature(punt_kind punt) noexcept {
+        packet_meta want{};
+        want.flags = meta_l4_valid;
+        want.l3 = l3_kind::ipv4;
+        want.l4_proto = IPPROTO_ICMP;
+        want.icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+        want.punt = punt;
+        packet_meta mask{};
+        mask.flags = meta_l4_valid | meta_fragment;
+        mask.vlan_count = 0xff;
+        mask.l3 = static_cast<l3_kind>(0xff);
+        mask.l4_proto = 0xff;
+        mask.icmp_type = 0xff;
+        mask.punt = static_cast<punt_kind>(0xff);
+        std::memcpy(want_, bytes_of(want), 16);
+        std::memcpy(mask_, bytes_of(mask), 16);
+    }
+    bool matches(const packet_meta& pm) const noexcept {
+#if defined(__SSE4_1__)
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes_of(pm)));
+        const __m128i want = _mm_loadu_si128(reinterpret_cast<const __m128i*>(want_));
+        const __m128i mask = _mm_loadu_si128(reinterpret_cast<const __m128i*>(mask_));
+        return _mm_testz_si128(_mm_xor_si128(v, want), mask) != 0;
+#else
+        uint64_t v[2];
+        uint64_t want[2];
+        uint64_t mask[2];
+        std::memcpy(v, bytes_of(pm), 16);
+        std::memcpy(want, want_, 16);
+        std::memcpy(mask, mask_, 16);
+        return ((v[0] ^ want[0]) & mask[0]) == 0 && ((v[1] ^ want[1]) & mask[1]) == 0;
+#endif
+    }
 
-uint64_t echo4_word(punt_kind punt) noexcept {
-    packet_meta t{};
-    t.l3 = l3_kind::ipv4;
-    t.l4_proto = IPPROTO_ICMP;
-    t.icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-    t.punt = punt;
-    return meta_word(t);
-}
-
-uint64_t echo4_mask() noexcept {
-    packet_meta t{};
-    t.vlan_count = 0xff;
-    t.l3 = static_cast<l3_kind>(0xff);
-    t.l4_proto = 0xff;
-    t.icmp_type = 0xff;
-    t.punt = static_cast<punt_kind>(0xff);
-    return meta_word(t);
-}
+  private:
+    static const uint8_t* bytes_of(const packet_meta& pm) noexcept {
+        return reinterpret_cast<const uint8_t*>(&pm) + offsetof(packet_meta, flags);
+    }
+    static_assert(offsetof(packet_meta, punt) - offsetof(packet_meta, flags) == 15,
+                  "the signature covers flags .. punt");
+    alignas(16) uint8_t want_[16];
+    alignas(16) uint8_t mask_[16];
+};
 
 // The ping-flood fast path: an untagged, unfragmented IPv4 echo request
 // (the caller checked the metadata) whose ICMP message lies in the first
@@ -370,8 +394,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     uint32_t echo_replies = 0;
     // An untagged, unfragmented IPv4 echo request: marked local by the route
     // stage (router) or not marked yet (bridge: its address is checked here).
-    const uint64_t echo_word = echo4_word(router_ ? punt_kind::local : punt_kind::none);
-    const uint64_t echo_mask = echo4_mask();
+    const echo4_signature echo4_sig(router_ ? punt_kind::local : punt_kind::none);
     uint16_t i = 0;
     if (materialized && b.in_port != no_port && (router_ || !f->local4().empty())) {
         // The ping-flood loop: answers echo requests in place until the first
@@ -387,8 +410,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
         for (; i < n; ++i) {
             rte_mbuf* m = b.pkts[i];
             packet_meta& pm = *meta_of(m);
-            if ((meta_word(pm) & echo_mask) != echo_word ||
-                (pm.flags & (meta_l4_valid | meta_fragment)) != meta_l4_valid) {
+            if (!echo4_sig.matches(pm)) {
                 break;
             }
             if (!router && meta_dst_ipv4(pm) != own0) {
@@ -416,9 +438,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     for (; i < n; ++i) {
         rte_mbuf* m = b.pkts[i];
         packet_meta& pm = *meta_of(m);
-        const bool echo4 = (meta_word(pm) & echo_mask) == echo_word &&
-                           (pm.flags & (meta_l4_valid | meta_fragment)) == meta_l4_valid &&
-                           (router_ || f->owns4(meta_dst_ipv4(pm)));
+        const bool echo4 = echo4_sig.matches(pm) && (router_ || f->owns4(meta_dst_ipv4(pm)));
         const punt_kind kind =
             echo4 ? punt_kind::local
                   : (pm.punt != punt_kind::none || router_ ? pm.punt : classify_bridge(m, pm, *f));
