@@ -334,8 +334,10 @@ class echo4_signature {
 // The ping-flood fast path: an untagged, unfragmented IPv4 echo request
 // (the caller checked the metadata) whose ICMP message lies in the first
 // segment with a right checksum becomes its reply in place, as
-// icmp4_echo_reply_in_place would write it. False (m untouched) otherwise.
-inline bool echo4_reply_fast(rte_mbuf* m, const packet_meta& pm, uint64_t eth_src) noexcept {
+// icmp4_echo_reply_in_place would write it (in_port: the port it arrived
+// on, where the reply leaves). False (m untouched) otherwise.
+inline bool echo4_reply_fast(rte_mbuf* m, const packet_meta& pm, uint64_t eth_src,
+                             uint16_t in_port) noexcept {
     constexpr uint32_t l2 = RTE_ETHER_HDR_LEN;  // untagged
     constexpr uint8_t reply_ttl = 64;
     const uint32_t l3_len = pm.l3_len;
@@ -374,7 +376,7 @@ inline bool echo4_reply_fast(rte_mbuf* m, const packet_meta& pm, uint64_t eth_sr
     if (m->pkt_len > l2 + total) {
         truncate_packet(m, l2 + total);  // Ethernet padding
     }
-    m->port = pm.in_port;
+    m->port = in_port;
     return true;
 }
 
@@ -401,7 +403,8 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
         // packet that is anything else, which the loop below takes from
         // there. Everything it reads more than once is in locals (the byte
         // stores into the frames may alias any memory).
-        const uint64_t eth_src = f->port(b.in_port).eth_src_ipv4;
+        const uint16_t rx_port = b.in_port;
+        const uint64_t eth_src = f->port(rx_port).eth_src_ipv4;
         const uint64_t generated_mask = generated_flag();
         const bool router = router_;
         const uint32_t* const own = f->local4().data();
@@ -423,7 +426,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
                     break;
                 }
             }
-            if (!echo4_reply_fast(m, pm, eth_src)) {
+            if (!echo4_reply_fast(m, pm, eth_src, rx_port)) {
                 break;
             }
             m->ol_flags |= generated_mask;  // mark_generated
@@ -461,7 +464,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
         pm.punt = punt_kind::none;
         // Fast path of a ping flood: its ICMP message in the first segment,
         // checksum right; counted once per burst below.
-        if (echo4 && echo4_reply_fast(m, pm, f->port(pm.in_port).eth_src_ipv4)) {
+        if (echo4 && echo4_reply_fast(m, pm, f->port(pm.in_port).eth_src_ipv4, pm.in_port)) {
             mark_generated(m);
             ++echo_replies;
             b.pkts[kept++] = m;
