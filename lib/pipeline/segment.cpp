@@ -193,8 +193,7 @@ void segment::transmit_injected(stage_context& ctx) noexcept {
     if (b.count == 0) {
         return;
     }
-    b.has_generated = true;
-    b.all_generated = true;
+    b.has_generated = true;  // ARP / NS requests, but also released held packets: not all
     const bool timed = timed_;
     timed_ = false;  // not a stage's work: kept out of the sampled cycles
     transmit(b, ctx);

@@ -943,6 +943,43 @@ TEST_F(segment_test, transmit_groups_a_burst_by_port_and_keeps_each_ports_order)
     EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
 }
 
+// The control thread's inject ring carries both kinds: its own requests
+// (generated) and held packets it releases once their next hop resolved
+// (received, so forwarded when sent).
+TEST_F(segment_test, injected_packets_count_as_generated_or_forwarded_by_their_flag) {
+    ASSERT_TRUE(register_generated_flag());
+    test_port& a = make_port();
+    test_port& b = make_port();
+    start_pair(a, b);
+    inject(a, 6, 0);
+    std::vector<rte_mbuf*> pkts = drain(a.rx[0]);
+    ASSERT_EQ(pkts.size(), 6u);
+    rte_ring* ring = rte_ring_create(unique("ut_inj").c_str(), 64, SOCKET_ID_ANY,
+                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
+    ASSERT_NE(ring, nullptr);
+    for (rte_mbuf* m : pkts) {
+        m->port = b.id;
+        if (seq_of(m) % 3 == 0) {
+            mark_generated(m);  // 0 and 3
+        }
+        ASSERT_EQ(rte_ring_enqueue(ring, m), 0);
+    }
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    w.inject_ring = ring;
+    {
+        segment seg(w, {});
+        seg.step();
+        const segment_counters& c = seg.counters();
+        EXPECT_EQ(c.generated_sent.get(), 2u);
+        EXPECT_EQ(c.forwarded.get(), 4u);
+        EXPECT_EQ(c.port_tx[b.id].get(), 6u);
+    }
+    EXPECT_EQ(transmitted(b), range(0, 6));
+    rte_ring_free(ring);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+}
+
 TEST_F(segment_test, a_burst_emptied_by_a_stage_skips_the_rest) {
     test_port& a = make_port();
     test_port& b = make_port();
