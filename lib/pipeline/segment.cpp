@@ -81,8 +81,8 @@ unsigned group_by_port(burst& b, uint64_t& generated,
     constexpr uint8_t none = 0xff;
     std::array<uint8_t, max_ports> group_of_port;
     group_of_port.fill(none);
-    std::array<uint16_t, max_ports> start;  // per group: its size, then its next slot
     std::array<uint8_t, max_burst> group_of;
+    uint64_t first = 0;  // bit k: packet k goes to the first port seen
     unsigned groups = 0;
     for (uint16_t k = 0; k < b.count; ++k) {
         const uint16_t p = b.pkts[k]->port;
@@ -93,27 +93,48 @@ unsigned group_by_port(burst& b, uint64_t& generated,
         if (g == none) {
             g = static_cast<uint8_t>(groups++);
             group_of_port[p] = g;
-            start[g] = 0;
         }
         group_of[k] = g;
-        ++start[g];
+        first |= static_cast<uint64_t>(g == 0) << k;
     }
     if (groups == 1) {
         return 0;
     }
-    uint16_t offset = 0;
-    for (unsigned g = 0; g < groups; ++g) {
-        const uint16_t n = start[g];
-        sizes[g] = n;
-        start[g] = offset;
-        offset = static_cast<uint16_t>(offset + n);
-    }
     std::array<rte_mbuf*, max_burst> sorted;
     uint64_t sorted_generated = 0;
-    for (uint16_t k = 0; k < b.count; ++k) {
-        const uint16_t at = start[group_of[k]]++;
-        sorted[at] = b.pkts[k];
-        sorted_generated |= (generated >> k & 1) << at;
+    if (groups == 2) {
+        // Two ports (the usual router): a stable partition with both write
+        // positions in registers.
+        const auto n0 = static_cast<uint16_t>(__builtin_popcountll(first));
+        sizes[0] = n0;
+        sizes[1] = static_cast<uint16_t>(b.count - n0);
+        uint16_t at0 = 0;
+        uint16_t at1 = n0;
+        for (uint16_t k = 0; k < b.count; ++k) {
+            const uint64_t in_first = first >> k & 1;
+            const uint16_t at = in_first != 0 ? at0 : at1;
+            at0 = static_cast<uint16_t>(at0 + in_first);
+            at1 = static_cast<uint16_t>(at1 + (in_first ^ 1));
+            sorted[at] = b.pkts[k];
+            sorted_generated |= (generated >> k & 1) << at;
+        }
+    } else {
+        std::array<uint16_t, max_ports> start{};  // per group: its size, then its next slot
+        for (uint16_t k = 0; k < b.count; ++k) {
+            ++start[group_of[k]];
+        }
+        uint16_t offset = 0;
+        for (unsigned g = 0; g < groups; ++g) {
+            const uint16_t n = start[g];
+            sizes[g] = n;
+            start[g] = offset;
+            offset = static_cast<uint16_t>(offset + n);
+        }
+        for (uint16_t k = 0; k < b.count; ++k) {
+            const uint16_t at = start[group_of[k]]++;
+            sorted[at] = b.pkts[k];
+            sorted_generated |= (generated >> k & 1) << at;
+        }
     }
     std::copy_n(sorted.begin(), b.count, b.pkts.begin());
     generated = sorted_generated;

@@ -137,6 +137,22 @@ class split_stage final : public stage {
     uint16_t odd_;
 };
 
+// Sends sequence number s to ports[s % ports.size()].
+class spread_stage final : public stage {
+  public:
+    explicit spread_stage(std::vector<uint16_t> ports) : ports_(std::move(ports)) {}
+    std::string_view name() const noexcept override { return "spread"; }
+    void process(burst& b, stage_context&) noexcept override {
+        b.out_port = no_port;
+        for (uint16_t i = 0; i < b.count; ++i) {
+            b.pkts[i]->port = ports_[seq_of(b.pkts[i]) % ports_.size()];
+        }
+    }
+
+  private:
+    std::vector<uint16_t> ports_;
+};
+
 // Sends packets to ports that do not exist: seq % 3 == 0 to port 31 (below
 // max_ports but no device), seq % 3 == 1 to port 200 (beyond max_ports).
 class misroute_stage final : public stage {
@@ -977,6 +993,42 @@ TEST_F(segment_test, injected_packets_count_as_generated_or_forwarded_by_their_f
     }
     EXPECT_EQ(transmitted(b), range(0, 6));
     rte_ring_free(ring);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+}
+
+TEST_F(segment_test, transmit_groups_a_burst_over_three_ports_in_one_call_each) {
+    test_port& a = make_port();
+    test_port& b = make_port();
+    test_port& c = make_port();
+    start_pair(a, b);
+    port_plan plan_c{c.id, c.name, a.id, 1024, 1024, true};
+    ASSERT_EQ(start_port(plan_c, 1, pool_), "");
+    inject(a, 96, 0);
+    std::array<unsigned, 3> calls{};
+    auto count_call = [](uint16_t, uint16_t, rte_mbuf**, uint16_t n, void* arg) -> uint16_t {
+        ++*static_cast<unsigned*>(arg);
+        return n;
+    };
+    const std::array<const test_port*, 3> ports = {&a, &b, &c};
+    std::array<const rte_eth_rxtx_callback*, 3> cbs{};
+    for (std::size_t k = 0; k < 3; ++k) {
+        cbs[k] = rte_eth_add_tx_callback(ports[k]->id, 0, count_call, &calls[k]);
+        ASSERT_NE(cbs[k], nullptr);
+    }
+    std::vector<std::unique_ptr<stage>> stages;
+    stages.push_back(std::make_unique<spread_stage>(std::vector<uint16_t>{a.id, b.id, c.id}));
+    auto w = rx_wiring({a.id});
+    w.tx = true;
+    segment seg(w, std::move(stages));
+    EXPECT_EQ(step_until_idle(seg), 3u);
+    EXPECT_EQ(calls, (std::array<unsigned, 3>{3, 3, 3})) << "one TX call per port and burst";
+    for (std::size_t k = 0; k < 3; ++k) {
+        rte_eth_remove_tx_callback(ports[k]->id, 0, cbs[k]);
+    }
+    EXPECT_EQ(transmitted(a), range(0, 32, 3));
+    EXPECT_EQ(transmitted(b), range(1, 32, 3));
+    EXPECT_EQ(transmitted(c), range(2, 32, 3));
+    EXPECT_EQ(seg.counters().forwarded.get(), 96u);
     EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
 }
 
