@@ -5,6 +5,8 @@
 
 #include <rte_byteorder.h>
 
+#include "packet/checksum.hpp"
+
 namespace dpdk_app {
 
 namespace {
@@ -335,7 +337,9 @@ inline bool parse_ipv4_fast(const rte_mbuf* m, packet_meta& meta) noexcept {
     }
     const uint64_t cksum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
     if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-        (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN && !ipv4_checksum_ok(ip, ipv4_min_len))) {
+        (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN &&
+         fold_ones_complement(add_end_around(add_end_around(load64(ip), load64(ip + 8)),
+                                             load32(ip + 16))) != 0xffff)) {
         return false;
     }
     const uint8_t proto = ip[9];
