@@ -58,47 +58,34 @@ inline uint16_t ones_complement_sum(const uint8_t* p, uint32_t len) noexcept {
     if (len >= 8) {
         const uint32_t rem = len & 7;
         const uint8_t* const last = p + len - 8;
-        auto word = [p](unsigned k) {
+        auto word = [&p](unsigned k) {
             uint64_t w;
             std::memcpy(&w, p + 8 * k, 8);
             return w;
         };
-        // Up to 7 words (ICMP echo messages, headers): straight-line adds
-        // entered by their count, no loop.
-        switch (len >> 3) {
-            case 7:
-                sum = add_end_around(sum, word(6));
-                [[fallthrough]];
-            case 6:
-                sum = add_end_around(sum, word(5));
-                [[fallthrough]];
-            case 5:
-                sum = add_end_around(sum, word(4));
-                [[fallthrough]];
-            case 4:
-                sum = add_end_around(sum, word(3));
-                [[fallthrough]];
-            case 3:
-                sum = add_end_around(sum, word(2));
-                [[fallthrough]];
-            case 2:
-                sum = add_end_around(sum, word(1));
-                [[fallthrough]];
-            case 1:
+        if (len < 64) {
+            // Up to 7 words (ICMP echo messages, headers): 4, 2 and 1 words
+            // by the bits of the count, no loop (the branches are as
+            // predictable as the lengths).
+            if ((len & 32) != 0) {
+                sum = add_end_around(add_end_around(sum, word(0)), word(1));
+                sum = add_end_around(add_end_around(sum, word(2)), word(3));
+                p += 32;
+            }
+            if ((len & 16) != 0) {
+                sum = add_end_around(add_end_around(sum, word(0)), word(1));
+                p += 16;
+            }
+            if ((len & 8) != 0) {
                 sum = add_end_around(sum, word(0));
-                break;
-            default:
-                for (; len >= 16; p += 16, len -= 16) {
-                    uint64_t w[2];
-                    std::memcpy(w, p, 16);
-                    sum = add_end_around(add_end_around(sum, w[0]), w[1]);
-                }
-                if (len >= 8) {
-                    uint64_t w;
-                    std::memcpy(&w, p, 8);
-                    sum = add_end_around(sum, w);
-                }
-                break;
+            }
+        } else {
+            for (; len >= 16; p += 16, len -= 16) {
+                sum = add_end_around(add_end_around(sum, word(0)), word(1));
+            }
+            if (len >= 8) {
+                sum = add_end_around(sum, word(0));
+            }
         }
         if (rem != 0) {
             // The last rem bytes: the 8 bytes that end the buffer (the first
