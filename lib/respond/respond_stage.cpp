@@ -331,6 +331,10 @@ class echo4_signature {
     alignas(16) uint8_t mask_[16];
 };
 
+// Built once at start-up, not per burst.
+const echo4_signature bridge_echo4(punt_kind::none);   // bridge: not marked yet
+const echo4_signature router_echo4(punt_kind::local);  // router: marked by the route stage
+
 // The ping-flood fast path: an untagged, unfragmented IPv4 echo request
 // (the caller checked the metadata) whose ICMP message lies in the first
 // segment with a right checksum becomes its reply in place, as
@@ -348,7 +352,7 @@ inline bool echo4_reply_fast(rte_mbuf* m, const packet_meta& pm, uint64_t eth_sr
     uint8_t* const eth = rte_pktmbuf_mtod(m, uint8_t*);
     uint8_t* const ip = eth + l2;
     uint8_t* const icmp = ip + l3_len;
-    if (ones_complement_sum(icmp, total - l3_len) != 0xffff) {
+    if (!ones_complement_ok(icmp, total - l3_len)) {
         return false;
     }
     // Ethernet: destination = the request's source; source = us, EtherType kept.
@@ -396,7 +400,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     uint32_t echo_replies = 0;
     // An untagged, unfragmented IPv4 echo request: marked local by the route
     // stage (router) or not marked yet (bridge: its address is checked here).
-    const echo4_signature echo4_sig(router_ ? punt_kind::local : punt_kind::none);
+    const echo4_signature& echo4_sig = router_ ? router_echo4 : bridge_echo4;
     uint16_t i = 0;
     if (materialized && b.in_port != no_port && (router_ || !f->local4().empty())) {
         // The ping-flood loop: answers echo requests in place until the first

@@ -229,6 +229,33 @@ TEST(checksum, ones_complement_sum_matches_rte_raw_cksum) {
     EXPECT_EQ(ones_complement_sum(ones.data(), 1500), rte_raw_cksum(ones.data(), 1500));
 }
 
+// ones_complement_ok (a multiple of 0xFFFF, not 0) agrees with folding the
+// sum and comparing with 0xFFFF: on random data with its checksum set right
+// (true), off by one (false), and on all-zero data (false: sums to 0).
+TEST(checksum, ones_complement_ok_matches_the_folded_sum) {
+    std::mt19937 rng(792);
+    std::vector<uint8_t> buf(300);
+    for (int round = 0; round < 20000; ++round) {
+        const uint32_t len = 4 + static_cast<uint32_t>(rng() % 200);
+        for (uint32_t i = 0; i < len; ++i) {
+            buf[i] = (rng() % 3 == 0) ? 0xff : static_cast<uint8_t>(rng());
+        }
+        buf[2] = 0;
+        buf[3] = 0;
+        const uint16_t cksum = static_cast<uint16_t>(~rte_raw_cksum(buf.data(), len));
+        std::memcpy(&buf[2], &cksum, 2);
+        ASSERT_EQ(ones_complement_sum(buf.data(), len), 0xffff) << "length " << len;
+        ASSERT_TRUE(ones_complement_ok(buf.data(), len)) << "length " << len;
+        buf[rng() % len] ^= static_cast<uint8_t>(1u << (rng() % 8));
+        ASSERT_EQ(ones_complement_ok(buf.data(), len),
+                  ones_complement_sum(buf.data(), len) == 0xffff)
+            << "length " << len;
+    }
+    const std::vector<uint8_t> zeros(64, 0);
+    EXPECT_FALSE(ones_complement_ok(zeros.data(), 64));
+    EXPECT_EQ(ones_complement_sum(zeros.data(), 64), 0);
+}
+
 TEST(checksum, rfc1624_corner_case) {
     // RFC 1624 section 3's example: HC = 0xdd2f, m = 0x5555 -> m' = 0x3285
     // gives HC' = 0x0000 with eqn. 3 (eqn. 2 would give 0xffff).
