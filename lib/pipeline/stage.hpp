@@ -74,9 +74,9 @@ class stage_context {
         ++consumed_;
         begin_generated(m);
     }
-    // n received packets were consumed and their mbufs, already marked
-    // generated (mark_generated), carry replies: reuse_consumed in bulk.
-    void reused_consumed(uint32_t n) noexcept {
+    // reuse_consumed for n packets at once, whose mbufs the caller already
+    // marked generated (mark_generated).
+    void reuse_consumed_bulk(uint32_t n) noexcept {
         consumed_ += n;
         generated_ += n;
     }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 
 #include <rte_arp.h>
@@ -53,31 +54,41 @@ bool arp_request_build(rte_mbuf* m, const rte_ether_addr& our_mac, uint32_t our_
 
 // True when the ICMP (IPv4) or ICMPv6 checksum of m is right.
 bool icmp_checksum_ok(const rte_mbuf* m, const packet_meta& pm) noexcept;
-// Echo request -> echo reply in place: addresses swapped, same identifier,
-// sequence and payload, TTL / hop limit 64, checksums updated.
-// (Inline: the ping flood fast path.)
+// The IPv4 and ICMP headers of an echo request become the reply's:
+// addresses swapped (which leaves the header sum as it was), TTL 64, type 0,
+// both checksums updated per RFC 1624. The same identifier, sequence and
+// payload stay. ip / icmp: the headers, in one segment.
+inline void icmp4_echo_rewrite(uint8_t* ip, uint8_t* icmp) noexcept {
+    constexpr uint8_t reply_ttl = 64;
+    uint64_t addresses;
+    std::memcpy(&addresses, ip + 12, 8);
+    addresses = addresses >> 32 | addresses << 32;
+    std::memcpy(ip + 12, &addresses, 8);
+    // The word {TTL, protocol} as loaded from memory has the TTL in its low
+    // byte; the protocol cancels out of the update, so the TTL alone is
+    // passed as the old and new word.
+    uint16_t cksum;
+    std::memcpy(&cksum, ip + 10, 2);
+    cksum = checksum_update16(cksum, ip[8], reply_ttl);
+    ip[8] = reply_ttl;
+    std::memcpy(ip + 10, &cksum, 2);
+    // ICMP: type 8 -> 0 in the high byte of the first word (network order).
+    std::memcpy(&cksum, icmp + 2, 2);
+    cksum = checksum_update16(cksum, rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8), 0);
+    icmp[0] = RTE_IP_ICMP_ECHO_REPLY;
+    std::memcpy(icmp + 2, &cksum, 2);
+}
+
+// Echo request -> echo reply in place, back to the frame's source from
+// our_mac, Ethernet padding cut, mbuf->port = the arrival port. The headers
+// lie in the first segment.
 inline void icmp4_echo_reply_in_place(rte_mbuf* m, const packet_meta& pm,
                                       const rte_ether_addr& our_mac) noexcept {
-    constexpr uint8_t echo_request = 8;
-    constexpr uint8_t echo_reply = 0;
-    constexpr uint8_t reply_ttl = 64;
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, pm.l2_len);
-    auto* icmp = rte_pktmbuf_mtod_offset(m, rte_icmp_hdr*, pm.l2_len + pm.l3_len);
     eth->dst_addr = eth->src_addr;
     eth->src_addr = our_mac;
-    const uint32_t src = ip->src_addr;
-    ip->src_addr = ip->dst_addr;
-    ip->dst_addr = src;  // the header sum does not change; the TTL word does
-    const uint16_t old_word =
-        rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id));
-    ip->time_to_live = reply_ttl;
-    ip->hdr_checksum = checksum_update16(
-        ip->hdr_checksum, old_word,
-        rte_cpu_to_be_16(static_cast<uint16_t>(reply_ttl << 8 | ip->next_proto_id)));
-    icmp->icmp_type = echo_reply;
-    icmp->icmp_cksum = checksum_update16(icmp->icmp_cksum, rte_cpu_to_be_16(echo_request << 8),
-                                         rte_cpu_to_be_16(echo_reply << 8));
+    uint8_t* const ip = rte_pktmbuf_mtod_offset(m, uint8_t*, pm.l2_len);
+    icmp4_echo_rewrite(ip, ip + pm.l3_len);
     const uint32_t frame = static_cast<uint32_t>(pm.l2_len) + pm.l3_total;
     if (m->pkt_len > frame) {
         truncate_packet(m, frame);  // Ethernet padding

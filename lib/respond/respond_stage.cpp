@@ -338,12 +338,12 @@ const echo4_signature router_echo4(punt_kind::local);  // router: marked by the 
 // The ping-flood fast path: an untagged, unfragmented IPv4 echo request
 // (the caller checked the metadata) whose ICMP message lies in the first
 // segment with a right checksum becomes its reply in place, as
-// icmp4_echo_reply_in_place would write it (in_port: the port it arrived
-// on, where the reply leaves). False (m untouched) otherwise.
+// icmp4_echo_reply_in_place would write it, the Ethernet header with two
+// 8-byte moves (eth_src: fib_port::eth_src_ipv4; in_port: where the reply
+// leaves). False (m untouched) otherwise.
 inline bool echo4_reply_fast(rte_mbuf* m, const packet_meta& pm, uint64_t eth_src,
                              uint16_t in_port) noexcept {
     constexpr uint32_t l2 = RTE_ETHER_HDR_LEN;  // untagged
-    constexpr uint8_t reply_ttl = 64;
     const uint32_t l3_len = pm.l3_len;
     const uint32_t total = pm.l3_total;
     if (l2 + total > rte_pktmbuf_data_len(m)) {
@@ -355,28 +355,12 @@ inline bool echo4_reply_fast(rte_mbuf* m, const packet_meta& pm, uint64_t eth_sr
     if (!ones_complement_ok(icmp, total - l3_len)) {
         return false;
     }
-    // Ethernet: destination = the request's source; source = us, EtherType kept.
+    // Destination = the request's source; source = us, EtherType kept.
     uint64_t w;
     std::memcpy(&w, eth + 6, 8);
     std::memcpy(eth, &w, 8);
     std::memcpy(eth + 6, &eth_src, 8);
-    // IP: addresses swapped (the header sum does not change), TTL reset.
-    std::memcpy(&w, ip + 12, 8);
-    w = w >> 32 | w << 32;
-    std::memcpy(ip + 12, &w, 8);
-    // The word {TTL, protocol} as loaded from memory has the TTL in its low
-    // byte; the protocol cancels out of the update, so the TTL alone is
-    // passed as the old and new word.
-    uint16_t cksum;
-    std::memcpy(&cksum, ip + 10, 2);
-    cksum = checksum_update16(cksum, ip[8], reply_ttl);
-    ip[8] = reply_ttl;
-    std::memcpy(ip + 10, &cksum, 2);
-    // ICMP: type 8 -> 0 in the high byte of the first word (network order).
-    std::memcpy(&cksum, icmp + 2, 2);
-    cksum = checksum_update16(cksum, rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8), 0);
-    icmp[0] = RTE_IP_ICMP_ECHO_REPLY;
-    std::memcpy(icmp + 2, &cksum, 2);
+    icmp4_echo_rewrite(ip, icmp);
     if (m->pkt_len > l2 + total) {
         truncate_packet(m, l2 + total);  // Ethernet padding
     }
@@ -521,7 +505,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     b.has_punts = false;
     b.has_generated = b.has_generated || generated != 0;
     b.all_generated = kept != 0 && generated == kept;  // then TX need not look at the flags
-    ctx.reused_consumed(echo_replies);
+    ctx.reuse_consumed_bulk(echo_replies);
     ctx.count(event::echo_replies, echo_replies);
 }
 
