@@ -29,14 +29,17 @@ enum class neighbor_state : uint8_t {
     failed,          // did not answer: packets are dropped (neighbor_unresolved)
 };
 
+// Whether packets may be sent to a neighbour in state s.
+inline bool usable_state(neighbor_state s) noexcept {
+    return s == neighbor_state::reachable || s == neighbor_state::stale ||
+           s == neighbor_state::permanent;
+}
+
 struct neighbor_view {
     rte_ether_addr mac{};
     uint16_t port = 0;
     neighbor_state state = neighbor_state::incomplete;
-    bool usable() const noexcept {
-        return state == neighbor_state::reachable || state == neighbor_state::stale ||
-               state == neighbor_state::permanent;
-    }
+    bool usable() const noexcept { return usable_state(state); }
 };
 
 class neighbor_table {
@@ -68,10 +71,7 @@ class neighbor_table {
     }
     // usable() of a packed entry, without unpacking it.
     static bool usable(uint64_t w) noexcept {
-        const auto s = static_cast<uint8_t>(w >> 56);
-        return s == static_cast<uint8_t>(neighbor_state::reachable) ||
-               s == static_cast<uint8_t>(neighbor_state::stale) ||
-               s == static_cast<uint8_t>(neighbor_state::permanent);
+        return usable_state(static_cast<neighbor_state>(w >> 56));
     }
     uint64_t load(uint32_t slot) const noexcept {
         return slots_[slot].load(std::memory_order_acquire);
