@@ -49,26 +49,9 @@ inline uint16_t fold_ones_complement(uint64_t sum) noexcept {
 
 static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "the tails below assume little endian");
 
-// RFC 1071 sum of a contiguous buffer, not inverted: the same value as
-// rte_raw_cksum, which adds 16 bits at a time. This adds 8-byte words with
-// an end-around carry (the carry chain keeps the compiler from vectorising a
-// loop that mostly sees short headers and messages) and folds at the end.
-inline uint64_t ones_complement_sum64(const uint8_t* p, uint32_t len) noexcept;
-
-inline uint16_t ones_complement_sum(const uint8_t* p, uint32_t len) noexcept {
-    return fold_ones_complement(ones_complement_sum64(p, len));
-}
-
-// True when the data (a message with its checksum field) sums to 0xFFFF,
-// i.e. its checksum is right: the 64-bit sum is a multiple of 0xFFFF (which
-// divides 2^64 - 1, so the end-around carries keep that) and not 0. One
-// multiply instead of the fold.
-inline bool ones_complement_ok(const uint8_t* p, uint32_t len) noexcept {
-    const uint64_t sum = ones_complement_sum64(p, len);
-    return sum != 0 && sum % 0xffff == 0;
-}
-
-// The sum before folding (an end-around-carry sum of 8-byte words).
+// The RFC 1071 sum before folding: 8-byte words added with an end-around
+// carry (the carry chain keeps the compiler from vectorising what is mostly
+// short headers and messages).
 inline uint64_t ones_complement_sum64(const uint8_t* p, uint32_t len) noexcept {
     uint64_t sum = 0;
     if (len >= 8) {
@@ -136,6 +119,21 @@ inline uint64_t ones_complement_sum64(const uint8_t* p, uint32_t len) noexcept {
         sum |= static_cast<uint64_t>(*p) << shift;
     }
     return sum;
+}
+
+// RFC 1071 sum of a contiguous buffer, not inverted: the same value as
+// rte_raw_cksum, which adds 16 bits at a time.
+inline uint16_t ones_complement_sum(const uint8_t* p, uint32_t len) noexcept {
+    return fold_ones_complement(ones_complement_sum64(p, len));
+}
+
+// True when the data (a message with its checksum field) sums to 0xFFFF,
+// i.e. its checksum is right: the 64-bit sum is a multiple of 0xFFFF (which
+// divides 2^64 - 1, so the end-around carries keep that) and not 0. One
+// multiply instead of the fold.
+inline bool ones_complement_ok(const uint8_t* p, uint32_t len) noexcept {
+    const uint64_t sum = ones_complement_sum64(p, len);
+    return sum != 0 && sum % 0xffff == 0;
 }
 
 // Decrements the TTL of a valid IPv4 header and updates its checksum

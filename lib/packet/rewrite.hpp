@@ -3,9 +3,8 @@
 // once their next hop answered).
 #pragma once
 
-#include <cstring>
-
 #include <cstdint>
+#include <cstring>
 
 #include <rte_ether.h>
 #include <rte_ip.h>
