@@ -93,6 +93,33 @@ class sieve_stage final : public stage {
     }
 };
 
+// Counts the rte_eth_tx_burst calls on queue 0 of a port while it lives
+// (a TX callback, removed again on destruction).
+class tx_call_counter {
+  public:
+    explicit tx_call_counter(uint16_t port) : port_(port) {
+        cb_ = rte_eth_add_tx_callback(port, 0, &tx_call_counter::count, &calls_);
+        EXPECT_NE(cb_, nullptr) << "cannot add a TX callback to port " << port;
+    }
+    ~tx_call_counter() {
+        if (cb_ != nullptr) {
+            rte_eth_remove_tx_callback(port_, 0, cb_);
+        }
+    }
+    tx_call_counter(const tx_call_counter&) = delete;
+    tx_call_counter& operator=(const tx_call_counter&) = delete;
+    unsigned calls() const { return calls_; }
+
+  private:
+    static uint16_t count(uint16_t, uint16_t, rte_mbuf**, uint16_t n, void* arg) {
+        ++*static_cast<unsigned*>(arg);
+        return n;
+    }
+    uint16_t port_;
+    unsigned calls_ = 0;
+    const rte_eth_rxtx_callback* cb_ = nullptr;
+};
+
 // Turns packets into "replies" as the responder does (reuse_consumed): every
 // packet with all_of = true (and says so with burst::all_generated), else
 // the even ones (the burst only knows some may be generated).
@@ -910,16 +937,8 @@ TEST_F(segment_test, transmit_groups_a_burst_by_port_and_keeps_each_ports_order)
     start_pair(a, b);
     inject(a, 96, 0);
 
-    // Counts the TX calls per port.
-    std::array<unsigned, 2> calls{};
-    auto count_call = [](uint16_t, uint16_t, rte_mbuf**, uint16_t n, void* arg) -> uint16_t {
-        ++*static_cast<unsigned*>(arg);
-        return n;
-    };
-    const rte_eth_rxtx_callback* cb_a = rte_eth_add_tx_callback(a.id, 0, count_call, &calls[0]);
-    const rte_eth_rxtx_callback* cb_b = rte_eth_add_tx_callback(b.id, 0, count_call, &calls[1]);
-    ASSERT_NE(cb_a, nullptr);
-    ASSERT_NE(cb_b, nullptr);
+    const tx_call_counter calls_a(a.id);
+    const tx_call_counter calls_b(b.id);
 
     std::vector<std::unique_ptr<stage>> stages;
     stages.push_back(std::make_unique<split_stage>(a.id, b.id));
@@ -929,10 +948,8 @@ TEST_F(segment_test, transmit_groups_a_burst_by_port_and_keeps_each_ports_order)
     segment seg(w, std::move(stages));
     const unsigned bursts = step_until_idle(seg);
     EXPECT_EQ(bursts, 3u);  // 96 packets in bursts of 32
-    EXPECT_EQ(calls[0], bursts) << "one TX call per port and burst";
-    EXPECT_EQ(calls[1], bursts);
-    rte_eth_remove_tx_callback(a.id, 0, cb_a);
-    rte_eth_remove_tx_callback(b.id, 0, cb_b);
+    EXPECT_EQ(calls_a.calls(), bursts) << "one TX call per port and burst";
+    EXPECT_EQ(calls_b.calls(), bursts);
 
     const segment_counters& c = seg.counters();
     // 48 even to a, all sent; 48 odd to b, of which the first 31 fit.
@@ -1004,27 +1021,18 @@ TEST_F(segment_test, transmit_groups_a_burst_over_three_ports_in_one_call_each) 
     port_plan plan_c{c.id, c.name, a.id, 1024, 1024, true};
     ASSERT_EQ(start_port(plan_c, 1, pool_), "");
     inject(a, 96, 0);
-    std::array<unsigned, 3> calls{};
-    auto count_call = [](uint16_t, uint16_t, rte_mbuf**, uint16_t n, void* arg) -> uint16_t {
-        ++*static_cast<unsigned*>(arg);
-        return n;
-    };
-    const std::array<const test_port*, 3> ports = {&a, &b, &c};
-    std::array<const rte_eth_rxtx_callback*, 3> cbs{};
-    for (std::size_t k = 0; k < 3; ++k) {
-        cbs[k] = rte_eth_add_tx_callback(ports[k]->id, 0, count_call, &calls[k]);
-        ASSERT_NE(cbs[k], nullptr);
-    }
+    const tx_call_counter calls_a(a.id);
+    const tx_call_counter calls_b(b.id);
+    const tx_call_counter calls_c(c.id);
     std::vector<std::unique_ptr<stage>> stages;
     stages.push_back(std::make_unique<spread_stage>(std::vector<uint16_t>{a.id, b.id, c.id}));
     auto w = rx_wiring({a.id});
     w.tx = true;
     segment seg(w, std::move(stages));
     EXPECT_EQ(step_until_idle(seg), 3u);
-    EXPECT_EQ(calls, (std::array<unsigned, 3>{3, 3, 3})) << "one TX call per port and burst";
-    for (std::size_t k = 0; k < 3; ++k) {
-        rte_eth_remove_tx_callback(ports[k]->id, 0, cbs[k]);
-    }
+    EXPECT_EQ(calls_a.calls(), 3u) << "one TX call per port and burst";
+    EXPECT_EQ(calls_b.calls(), 3u);
+    EXPECT_EQ(calls_c.calls(), 3u);
     EXPECT_EQ(transmitted(a), range(0, 32, 3));
     EXPECT_EQ(transmitted(b), range(1, 32, 3));
     EXPECT_EQ(transmitted(c), range(2, 32, 3));
