@@ -555,6 +555,7 @@ int run(int argc, char** argv) {
         po.ring_full = rc.config.ring_full;
         po.tx_retries = rc.config.tx_retries;
         po.timing_sample = rc.config.timing_sample;
+        po.fuse = rc.config.fuse;
         po.responder.router = rc.config.mode == forwarding_mode::router;
         po.responder.limits.rate = rc.config.responder.error_rate;
         po.responder.limits.burst = rc.config.responder.error_burst;

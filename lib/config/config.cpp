@@ -257,6 +257,7 @@ void read_pipeline(table_reader& top, app_config& c, error_sink& errors) {
         errors.add(position_of(*n), "pipeline.timing_sample: expected 0 or a power of two, got " +
                                         std::to_string(c.timing_sample));
     }
+    r.boolean("fuse", c.fuse);
     r.integer("lcores_per_lane", c.lcores_per_lane, 0, 16);
     if (const toml::array* a = r.array("placement")) {
         const auto chain = stage_chain(c.mode, c.validate);

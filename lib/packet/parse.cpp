@@ -6,31 +6,25 @@
 #include <rte_byteorder.h>
 
 #include "packet/checksum.hpp"
+#include "packet/parse_fast.hpp"
 
 namespace dpdk_app {
 
 namespace {
 
-constexpr uint16_t ether_type_ipv4 = 0x0800;
+using namespace parse_detail;
+
 constexpr uint16_t ether_type_arp = 0x0806;
 constexpr uint16_t ether_type_vlan = 0x8100;  // 802.1Q
 constexpr uint16_t ether_type_qinq = 0x88a8;  // 802.1ad
 constexpr uint16_t ether_type_ipv6 = 0x86dd;
 
-constexpr uint32_t eth_hdr_len = 14;
 constexpr uint32_t vlan_tag_len = 4;
 constexpr uint32_t arp_len = 28;  // Ethernet / IPv4 ARP
-constexpr uint32_t ipv4_min_len = 20;
 constexpr uint32_t ipv4_max_len = 60;
 constexpr uint32_t ipv6_hdr_len = 40;
-constexpr uint32_t tcp_min_len = 20;
-constexpr uint32_t udp_hdr_len = 8;
-constexpr uint32_t icmp_min_len = 8;
 
 constexpr uint8_t proto_hop_by_hop = 0;
-constexpr uint8_t proto_icmp = 1;
-constexpr uint8_t proto_tcp = 6;
-constexpr uint8_t proto_udp = 17;
 constexpr uint8_t proto_routing = 43;
 constexpr uint8_t proto_fragment = 44;
 constexpr uint8_t proto_ah = 51;
@@ -38,15 +32,6 @@ constexpr uint8_t proto_icmpv6 = 58;
 constexpr uint8_t proto_no_next = 59;
 constexpr uint8_t proto_dst_opts = 60;
 
-constexpr uint16_t ipv4_df = 0x4000;
-constexpr uint16_t ipv4_mf = 0x2000;
-constexpr uint16_t ipv4_offset_mask = 0x1fff;
-
-inline uint16_t load_be16(const uint8_t* p) noexcept {
-    uint16_t v;
-    std::memcpy(&v, p, sizeof v);
-    return rte_be_to_cpu_16(v);
-}
 
 // len bytes at off: a pointer into the mbuf when they lie in the first
 // segment, else a copy in buf. The caller checked off + len <= pkt_len, so
@@ -302,80 +287,22 @@ static_assert(offsetof(packet_meta, in_port) == 0 && offsetof(packet_meta, l3_to
                   offsetof(packet_meta, src_addr) == 32 && offsetof(packet_meta, dst_addr) == 48,
               "the fast path writes packet_meta as eight 8-byte words");
 
-inline uint64_t load64(const uint8_t* p) noexcept {
-    uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-inline uint32_t load32(const uint8_t* p) noexcept {
-    uint32_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-// The common case of parse_packet_generic: an untagged IPv4 packet with a
-// 20-byte header, not a fragment, checksum right, whose TCP / UDP / ICMP
-// header (if any) is valid and lies in the first segment. Writes meta and
-// returns true only then; false: not handled here, meta untouched.
+// Writes meta for a packet ipv4_fast_check accepts and returns true; false:
+// not handled here, meta untouched.
 inline bool parse_ipv4_fast(const rte_mbuf* m, packet_meta& meta) noexcept {
-    const uint32_t seg_len = rte_pktmbuf_data_len(m);
-    if (seg_len < eth_hdr_len + ipv4_min_len) {
+    ipv4_fast_fields f;
+    if (!ipv4_fast_check(m, f)) {
         return false;
     }
-    const uint8_t* const eth = rte_pktmbuf_mtod(m, const uint8_t*);
-    const uint8_t* const ip = eth + eth_hdr_len;
-    // EtherType 0x0800 and version/IHL 0x45, as loaded from memory.
-    if ((load32(eth + 12) & 0x00ffffff) != 0x00450008) {
-        return false;
-    }
-    const uint32_t total = load_be16(ip + 2);
-    const uint16_t frag = load_be16(ip + 6);
-    if (total < ipv4_min_len || total > rte_pktmbuf_pkt_len(m) - eth_hdr_len ||
-        (frag & (ipv4_mf | ipv4_offset_mask)) != 0) {
-        return false;
-    }
-    const uint64_t cksum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-    if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-        (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN &&
-         fold_ones_complement(add_end_around(add_end_around(load64(ip), load64(ip + 8)),
-                                             load32(ip + 16))) != 0xffff)) {
-        return false;
-    }
-    const uint8_t proto = ip[9];
-    const uint32_t l4_bytes = total - ipv4_min_len;
-    const uint8_t* const l4 = ip + ipv4_min_len;
-    uint64_t flags = (frag & ipv4_df) != 0 ? meta_ipv4_df : 0;
-    uint64_t ports = 0;     // word 3: src_port, dst_port (host order), punt_arg 0
-    uint64_t l4_bytes_word = 0;  // tcp_flags, icmp_type, icmp_code at bits 32, 40, 48 of word 2
-    if (proto == proto_tcp) {
-        if (l4_bytes < tcp_min_len || seg_len < eth_hdr_len + ipv4_min_len + tcp_min_len) {
-            return false;
-        }
-        const uint32_t data_offset = l4[12] >> 4;
-        if (data_offset < 5 || data_offset * 4 > l4_bytes) {
-            return false;
-        }
-        ports = load_be16(l4) | uint64_t{load_be16(l4 + 2)} << 16;
-        l4_bytes_word = uint64_t{l4[13]} << 32;
-        flags |= meta_l4_valid;
-    } else if (proto == proto_udp) {
-        if (l4_bytes < udp_hdr_len || seg_len < eth_hdr_len + ipv4_min_len + udp_hdr_len) {
-            return false;
-        }
-        const uint32_t len = load_be16(l4 + 4);
-        if (len < udp_hdr_len || len > l4_bytes) {
-            return false;
-        }
-        ports = load_be16(l4) | uint64_t{load_be16(l4 + 2)} << 16;
-        flags |= meta_l4_valid;
-    } else if (proto == proto_icmp) {
-        if (l4_bytes < icmp_min_len || seg_len < eth_hdr_len + ipv4_min_len + icmp_min_len) {
-            return false;
-        }
-        l4_bytes_word = uint64_t{l4[0]} << 40 | uint64_t{l4[1]} << 48;
-        flags |= meta_l4_valid;
-    }
+    const uint8_t* const ip = f.ip;
+    const uint64_t flags = ((f.frag & ipv4_df) != 0 ? meta_ipv4_df : 0) |
+                           (f.l4_valid ? meta_l4_valid : 0);
+    // word 2: tcp_flags, icmp_type, icmp_code at bits 32, 40, 48
+    const uint64_t l4_bytes_word = uint64_t{f.tcp_flags} << 32 | uint64_t{f.icmp_type} << 40 |
+                                   uint64_t{f.icmp_code} << 48;
+    const uint64_t ports = f.ports;  // word 3: src_port, dst_port (host order), punt_arg 0
+    const uint32_t total = f.total;
+    const uint8_t proto = f.proto;
     // Eight 8-byte stores straight from registers (an array built on the
     // stack and copied would be read back wider than it was written).
     auto* const w = reinterpret_cast<uint8_t*>(&meta);

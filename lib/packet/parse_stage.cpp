@@ -8,9 +8,9 @@
 
 namespace dpdk_app {
 
-void parse_stage::process(burst& b, stage_context& ctx) noexcept {
-    uint16_t kept = 0;
-    for (uint16_t i = 0; i < b.count; ++i) {
+void parse_burst(burst& b, uint16_t from, stage_context& ctx) noexcept {
+    uint16_t kept = from;
+    for (uint16_t i = from; i < b.count; ++i) {
         rte_mbuf* m = b.pkts[i];
         if (i + 1 < b.count) {
             rte_prefetch0(rte_pktmbuf_mtod(b.pkts[i + 1], const void*));
@@ -24,6 +24,10 @@ void parse_stage::process(burst& b, stage_context& ctx) noexcept {
         }
     }
     b.count = kept;
+}
+
+void parse_stage::process(burst& b, stage_context& ctx) noexcept {
+    parse_burst(b, 0, ctx);
 }
 
 }  // namespace dpdk_app

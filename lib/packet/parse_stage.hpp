@@ -8,6 +8,10 @@
 
 namespace dpdk_app {
 
+// Parses b.pkts[from..count): drops what is malformed, writes packet_meta of
+// the rest, which stay in order after b.pkts[from - 1] (b.count shrinks).
+void parse_burst(burst& b, uint16_t from, stage_context& ctx) noexcept;
+
 class parse_stage final : public stage {
   public:
     std::string_view name() const noexcept override { return "parse"; }

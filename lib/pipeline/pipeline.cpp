@@ -99,9 +99,21 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
             w.upstream_punts = punts;
             w.upstream_generates = generates;
             std::vector<std::unique_ptr<stage>> stages;
-            for (const auto& name : groups[g]) {
+            const auto& names = groups[g];
+            for (std::size_t k = 0; k < names.size(); ++k) {
+                const std::string& name = names[k];
                 punts = punts || name == "route";
                 generates = generates || name == "respond";
+                // parse + route fused: only with respond in the same group, which
+                // learns from the burst which packets carry punt marks (the
+                // fused stage writes no metadata for what it forwards itself).
+                if (options.fuse && name == "parse" && k + 2 < names.size() &&
+                    names[k + 1] == "route" && names[k + 2] == "respond") {
+                    stages.push_back(std::make_unique<parse_route_stage>(*p->fibs_));
+                    punts = true;
+                    ++k;
+                    continue;
+                }
                 if (name == "rx") {
                     w.rx_ports = rx_ports;
                 } else if (name == "tx") {

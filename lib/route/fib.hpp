@@ -111,6 +111,9 @@ class fib {
     int32_t default6() const noexcept { return default6_; }
     static constexpr uint64_t fib_miss = (1ull << 30) - 1;  // default_nh without a default route
     const next_hop& hop(uint32_t index) const noexcept { return next_hops_[index]; }
+    // Every next hop, indexed by what the lookups return (for loops that
+    // keep the table's address in a register).
+    const next_hop* hops() const noexcept { return next_hops_.data(); }
     const neighbor_table& neighbors() const noexcept { return *neighbors_; }
     const fib_port& port(uint16_t id) const noexcept { return ports_[id]; }
     bool has_tables() const noexcept { return fib4_ != nullptr; }

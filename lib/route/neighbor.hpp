@@ -76,6 +76,8 @@ class neighbor_table {
     uint64_t load(uint32_t slot) const noexcept {
         return slots_[slot].load(std::memory_order_acquire);
     }
+    // The packed entries, indexed by slot (load() without the member read).
+    const std::atomic<uint64_t>* words() const noexcept { return slots_.get(); }
 
     // ---- the writer (control thread) ----
     int32_t find(const ip_address& a) const noexcept;

@@ -5,8 +5,10 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 
-#include "packet/rewrite.hpp"
 #include "packet/meta.hpp"
+#include "packet/parse_fast.hpp"
+#include "packet/parse_stage.hpp"
+#include "packet/rewrite.hpp"
 
 namespace dpdk_app {
 
@@ -49,8 +51,7 @@ bool martian_destination6(const uint8_t* a) noexcept {
 
 }  // namespace
 
-void route_stage::process(burst& b, stage_context& ctx) noexcept {
-    const fib* f = store_.current();
+void route_burst(const fib* f, burst& b, uint16_t from, stage_context& ctx) noexcept {
     const neighbor_table& nt = f->neighbors();
     const uint16_t n = b.count;
     b.out_port = no_port;  // egress is decided per packet below
@@ -67,7 +68,7 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
     std::array<uint16_t, max_burst> at6;
     uint16_t n4 = 0;
     uint16_t n6 = 0;
-    for (uint16_t i = 0; i < n; ++i) {
+    for (uint16_t i = from; i < n; ++i) {
         const packet_meta& pm = *meta_of(b.pkts[i]);
         if (pm.vlan_count != 0) {
             verdict[i] = drop_reason::vlan_not_routed;
@@ -142,7 +143,7 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
     uint16_t c4 = 0;
     uint16_t c6 = 0;
     uint16_t n_done = 0;
-    for (uint16_t i = 0; i < n; ++i) {
+    for (uint16_t i = from; i < n; ++i) {
         if (!ok[i]) {
             continue;
         }
@@ -188,7 +189,7 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
         }
     }
     b.has_punts = false;
-    if (n_done == n) {
+    if (n_done == n - from) {
         return;  // every packet forwarded, in place
     }
     auto resolve = [&](rte_hash* h, std::array<const void*, max_burst>& keys,
@@ -210,9 +211,9 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
 
     // 4. Keep what step 3 forwarded; rewrite and keep the connected ones,
     //    hand to the responder (kept, marked), or drop.
-    uint16_t kept = 0;
+    uint16_t kept = from;
     bool punted = false;
-    for (uint16_t i = 0; i < n; ++i) {
+    for (uint16_t i = from; i < n; ++i) {
         rte_mbuf* m = b.pkts[i];
         if (done[i]) {
             b.pkts[kept++] = m;
@@ -244,6 +245,98 @@ void route_stage::process(burst& b, stage_context& ctx) noexcept {
     }
     b.count = kept;
     b.has_punts = punted;
+}
+
+void route_stage::process(burst& b, stage_context& ctx) noexcept {
+    route_burst(store_.current(), b, 0, ctx);
+}
+
+namespace {
+
+// The fused stage's fast path: forwards the longest head of b that is
+// untagged IPv4 the parse fast path accepts, with a sane source and
+// destination and TTL > 1, routed via a gateway whose neighbour entry is
+// usable, within the egress MTU. Returns how many packets it forwarded
+// (b.pkts[0..k), rewritten, mbuf->port set); the others are untouched.
+uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
+    using namespace parse_detail;
+    const uint16_t n = b.count;
+    std::array<uint32_t, max_burst> dst;  // host order
+    uint16_t j = 0;
+    for (; j < n; ++j) {
+        ipv4_fast_fields h;
+        if (!ipv4_fast_check(b.pkts[j], h)) {
+            break;
+        }
+        const uint32_t src = rte_be_to_cpu_32(load32(h.ip + 12));
+        const uint32_t d = rte_be_to_cpu_32(load32(h.ip + 16));
+        if (h.ip[8] <= 1 || martian_source4(src) || martian_destination4(d)) {
+            break;
+        }
+        dst[j] = d;
+    }
+    if (j == 0) {
+        return 0;
+    }
+    std::array<uint64_t, max_burst> nh;
+    rte_fib_lookup_bulk(f.fib4(), dst.data(), nh.data(), j);
+    // In locals: the byte stores into the frames below may alias any memory.
+    const next_hop* const hops = f.hops();
+    const std::atomic<uint64_t>* const neighbors = f.neighbors().words();
+    uint16_t k = 0;
+    for (; k < j; ++k) {
+        if (nh[k] == fib::fib_miss) {
+            break;
+        }
+        const next_hop h = hops[nh[k]];
+        if (h.kind != next_hop_kind::forward) {
+            break;
+        }
+        const uint64_t nb = neighbors[h.neighbor].load(std::memory_order_acquire);
+        if (!neighbor_table::usable(nb)) {
+            break;
+        }
+        const fib_port& out = f.port(h.port);
+        rte_mbuf* const m = b.pkts[k];
+        uint8_t* const eth = rte_pktmbuf_mtod(m, uint8_t*);
+        const uint32_t total = load_be16(eth + eth_hdr_len + 2);
+        if (total > out.mtu) {
+            break;
+        }
+        if (m->pkt_len > eth_hdr_len + total) {
+            truncate_packet(m, eth_hdr_len + total);  // Ethernet padding
+        }
+        ipv4_decrement_ttl(reinterpret_cast<rte_ipv4_hdr*>(eth + eth_hdr_len));
+        // Destination MAC, then source MAC + EtherType: two overlapping
+        // 8-byte stores from registers.
+        const uint64_t src_type = out.eth_src_ipv4;
+        const uint64_t head = (nb & 0xffffffffffffull) | src_type << 48;
+        std::memcpy(eth, &head, 8);
+        std::memcpy(eth + 6, &src_type, 8);
+        m->port = h.port;
+    }
+    return k;
+}
+
+}  // namespace
+
+void parse_route_stage::process(burst& b, stage_context& ctx) noexcept {
+    const fib* f = store_.current();
+    b.out_port = no_port;
+    b.has_punts = false;
+    const uint16_t fast = forward_ipv4_head(*f, b);
+    if (fast == b.count) {
+        return;
+    }
+    parse_burst(b, fast, ctx);
+    route_burst(f, b, fast, ctx);
+    if (b.has_punts) {
+        // The responder reads the punt mark of every packet of a burst with
+        // punts; the head forwarded above has no metadata written.
+        for (uint16_t i = 0; i < fast; ++i) {
+            meta_of(b.pkts[i])->punt = punt_kind::none;
+        }
+    }
 }
 
 }  // namespace dpdk_app

@@ -69,7 +69,16 @@ std::map<std::string, uint64_t> read_drops(const std::string& path) {
     return m;
 }
 
-class RouterCase : public ::testing::TestWithParam<const char*> {};
+// How the case runs: EAL lcores, and whether parse and route may be fused
+// into one stage (pipeline.fuse) where they share an lcore.
+struct router_run {
+    const char* name;
+    const char* lcores;
+    bool fuse;
+    std::vector<std::string> stages;  // expected stage names; empty: not checked
+};
+
+class RouterCase : public ::testing::TestWithParam<router_run> {};
 
 TEST_P(RouterCase, SendExpectByteForByte) {
     temp_dir dir;
@@ -77,8 +86,9 @@ TEST_P(RouterCase, SendExpectByteForByte) {
                  "/tests/integration/cases/router_case.py " + dir.path() + " 2>/dev/null"),
               0)
         << "the scapy case generator failed (is python3-scapy installed?)";
-    std::ofstream(dir.file("router.toml")) << router_toml;
-    auto args = eal_base(GetParam());
+    std::ofstream(dir.file("router.toml"))
+        << router_toml << (GetParam().fuse ? "" : "\n[pipeline]\nfuse = false\n");
+    auto args = eal_base(GetParam().lcores);
     args.insert(
         args.end(),
         {"--vdev=net_pcap0,rx_pcap=" + dir.file("in.pcap") + ",tx_pcap=" + dir.file("out0.pcap"),
@@ -128,6 +138,13 @@ TEST_P(RouterCase, SendExpectByteForByte) {
     const auto stats = read_json(dir.file("stats.json"));
     EXPECT_TRUE(conservation_holds(stats));
     EXPECT_EQ(stats["mode"], "router");
+    std::vector<std::string> stage_names;
+    for (const auto& st : stats["stages"]) {
+        stage_names.push_back(st["name"]);
+    }
+    if (!GetParam().stages.empty()) {
+        EXPECT_EQ(stage_names, GetParam().stages);
+    }
     EXPECT_EQ(stats["totals"]["forwarded"], expect.size());
     uint64_t consumed = 0;
     std::ifstream(dir.file("consumed.txt")) >> consumed;
@@ -174,10 +191,13 @@ TEST_P(RouterCase, SendExpectByteForByte) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Placements, RouterCase, ::testing::Values("-l 0", "--lcores (0-3)@(0-1)"),
-                         [](const auto& info) {
-                             return std::string(info.index == 0 ? "one_lcore" : "four_lcores");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Placements, RouterCase,
+    ::testing::Values(
+        router_run{"one_lcore", "-l 0", true, {"rx", "parse+route", "respond", "tx"}},
+        router_run{"one_lcore_unfused", "-l 0", false, {"rx", "parse", "route", "respond", "tx"}},
+        router_run{"four_lcores", "--lcores (0-3)@(0-1)", true, {}}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Router, BadRoutesAreRejectedWithPositions) {
     temp_dir dir;

@@ -38,6 +38,7 @@ TEST(config_defaults, embedded_default_parses_to_the_documented_defaults) {
     EXPECT_EQ(c.tx_retries, 8u);
     EXPECT_EQ(c.lcores_per_lane, 0u);
     EXPECT_TRUE(c.placement.empty());
+    EXPECT_TRUE(c.fuse);
     EXPECT_EQ(c.mbufs, 0u);
     EXPECT_EQ(c.mbuf_cache, 256u);
     EXPECT_EQ(c.mbuf_data_room, 2048 + 128);
@@ -74,6 +75,7 @@ idle_sleep_us = 50
 ring_size = 256
 ring_full = "drop"
 tx_retries = 3
+fuse = false
 lcores_per_lane = 2
 placement = [["rx"], ["parse", "bridge", "respond", "tx"]]
 
@@ -106,6 +108,7 @@ TEST(config_full, every_key_maps_to_the_model) {
     EXPECT_EQ(c.ring_size, 256u);
     EXPECT_EQ(c.ring_full, ring_full_policy::drop);
     EXPECT_EQ(c.tx_retries, 3u);
+    EXPECT_FALSE(c.fuse);
     EXPECT_EQ(c.lcores_per_lane, 2u);
     ASSERT_EQ(c.placement.size(), 2u);
     EXPECT_THAT(c.placement[0], ElementsAre("rx"));
@@ -122,7 +125,7 @@ TEST(config_full, every_key_maps_to_the_model) {
     ASSERT_TRUE(p0.peer.has_value());
     EXPECT_EQ(*p0.peer, "net_ring1");
     EXPECT_FALSE(p0.promiscuous);
-    EXPECT_EQ(p0.where.line, 20u);
+    EXPECT_EQ(p0.where.line, 21u);
     EXPECT_EQ(p0.where.column, 1u);
 
     const port_config& p1 = c.ports[1];
@@ -131,7 +134,7 @@ TEST(config_full, every_key_maps_to_the_model) {
     EXPECT_EQ(p1.tx_desc, 1024);
     EXPECT_FALSE(p1.peer.has_value());
     EXPECT_TRUE(p1.promiscuous);
-    EXPECT_EQ(p1.where.line, 27u);
+    EXPECT_EQ(p1.where.line, 28u);
 }
 
 TEST(config_full, idle_sleep_auto_and_zero) {
@@ -240,6 +243,8 @@ const invalid_case invalid_cases[] = {
      "dataplane.burst_size: expected an integer in 1..64, got a float (1.5)"},
     {"wrong_type_integer_for_bool", "[[port]]\nname = \"a\"\npromiscuous = 1\n", 3, 15,
      "port.promiscuous: expected true or false, got an integer (1)"},
+    {"wrong_type_string_for_fuse", "[pipeline]\nfuse = \"yes\"\n", 2, 8,
+     "pipeline.fuse: expected true or false, got a string ('yes')"},
     {"wrong_type_integer_for_string", "[pipeline]\nring_full = 1\n", 2, 13,
      "pipeline.ring_full: expected a string, got an integer (1)"},
     {"wrong_type_integer_for_table", "dataplane = 3\n", 1, 13,

@@ -21,6 +21,7 @@
 
 #include "corpus.hpp"
 #include "eal_env.hpp"
+#include "mbuf_util.hpp"
 #include "packet/meta.hpp"
 #include "packet/parse.hpp"
 #include "packet/parse_stage.hpp"
@@ -101,42 +102,9 @@ class parse_test : public ::testing::Test {
         }
     }
 
-    // An mbuf holding f. segments: the bytes of each segment in turn, the
-    // rest in segments filled to their tailroom; empty: as few as fit.
+    // An mbuf holding f (see unit::make_mbuf), arrived on test_port_id.
     static rte_mbuf* make_mbuf(const bytes& f, const std::vector<std::size_t>& segments = {}) {
-        rte_mbuf* head = nullptr;
-        std::size_t off = 0;
-        std::size_t i = 0;
-        do {
-            rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-            if (m == nullptr) {
-                ADD_FAILURE() << "mbuf pool empty";
-                rte_pktmbuf_free(head);
-                return nullptr;
-            }
-            std::size_t n = i < segments.size() ? segments[i] : rte_pktmbuf_tailroom(m);
-            n = std::min(n, f.size() - off);
-            char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(n));
-            if (p == nullptr) {
-                ADD_FAILURE() << "segment " << i << " of " << n << " bytes does not fit";
-                rte_pktmbuf_free(m);
-                rte_pktmbuf_free(head);
-                return nullptr;
-            }
-            std::memcpy(p, f.data() + off, n);
-            if (head == nullptr) {
-                head = m;
-                head->port = test_port_id;
-            } else if (rte_pktmbuf_chain(head, m) != 0) {
-                ADD_FAILURE() << "too many segments";
-                rte_pktmbuf_free(m);
-                rte_pktmbuf_free(head);
-                return nullptr;
-            }
-            off += n;
-            ++i;
-        } while (off < f.size());
-        return head;
+        return unit::make_mbuf(pool_, f, test_port_id, segments);
     }
 
     // Parses f in a fresh mbuf whose metadata area was filled with garbage.

@@ -33,6 +33,7 @@
 
 #include "corpus.hpp"
 #include "eal_env.hpp"
+#include "mbuf_util.hpp"
 #include "packet/meta.hpp"
 #include "packet/parse.hpp"
 #include "pipeline/counters.hpp"
@@ -415,57 +416,13 @@ struct input {
 };
 
 rte_mbuf* make_mbuf(const input& in) {
-    rte_mempool* pool = shared().pool;
-    rte_mbuf* head = nullptr;
-    std::size_t off = 0;
-    std::size_t i = 0;
-    do {
-        rte_mbuf* m = rte_pktmbuf_alloc(pool);
-        if (m == nullptr) {
-            ADD_FAILURE() << "mbuf pool empty";
-            rte_pktmbuf_free(head);
-            return nullptr;
-        }
-        if (head == nullptr && in.headroom >= 0) {
-            m->data_off = static_cast<uint16_t>(in.headroom);
-        }
-        std::size_t n = i < in.segments.size() ? in.segments[i] : rte_pktmbuf_tailroom(m);
-        n = std::min(n, in.frame.size() - off);
-        char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(n));
-        if (p == nullptr) {
-            ADD_FAILURE() << "segment of " << n << " bytes does not fit";
-            rte_pktmbuf_free(m);
-            rte_pktmbuf_free(head);
-            return nullptr;
-        }
-        std::memcpy(p, in.frame.data() + off, n);
-        if (head == nullptr) {
-            head = m;
-            head->port = in.port;
-        } else if (rte_pktmbuf_chain(head, m) != 0) {
-            ADD_FAILURE() << "too many segments";
-            rte_pktmbuf_free(m);
-            rte_pktmbuf_free(head);
-            return nullptr;
-        }
-        off += n;
-        ++i;
-    } while (off < in.frame.size());
-    return head;
+    return unit::make_mbuf(shared().pool, in.frame, in.port, in.segments, in.headroom);
 }
 
 // The frame of m, linearised; chain_ok false if its segment lengths do not
 // add up to pkt_len or nb_segs is wrong.
 bytes frame_of(const rte_mbuf* m, bool& chain_ok) {
-    bytes out;
-    uint16_t segs = 0;
-    for (const rte_mbuf* s = m; s != nullptr; s = s->next) {
-        const auto* p = rte_pktmbuf_mtod(s, const uint8_t*);
-        out.insert(out.end(), p, p + s->data_len);
-        ++segs;
-    }
-    chain_ok = out.size() == m->pkt_len && segs == m->nb_segs;
-    return out;
+    return unit::frame_of(m, &chain_ok);
 }
 
 struct result {

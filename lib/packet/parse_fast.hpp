@@ -1,0 +1,134 @@
+// The checks of the untagged-IPv4 fast path, shared by parse_packet (which
+// writes packet_meta from them) and router mode's fused parse+route stage
+// (which forwards from them without writing any metadata). Header-only so
+// that each caller's inlined copy keeps only what it uses.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include <rte_byteorder.h>
+#include <rte_mbuf.h>
+
+#include "packet/checksum.hpp"
+
+namespace dpdk_app::parse_detail {
+
+inline constexpr uint16_t ether_type_ipv4 = 0x0800;
+inline constexpr uint32_t eth_hdr_len = 14;
+inline constexpr uint32_t ipv4_min_len = 20;
+inline constexpr uint32_t tcp_min_len = 20;
+inline constexpr uint32_t udp_hdr_len = 8;
+inline constexpr uint32_t icmp_min_len = 8;
+inline constexpr uint8_t proto_icmp = 1;
+inline constexpr uint8_t proto_tcp = 6;
+inline constexpr uint8_t proto_udp = 17;
+inline constexpr uint16_t ipv4_df = 0x4000;
+inline constexpr uint16_t ipv4_mf = 0x2000;
+inline constexpr uint16_t ipv4_offset_mask = 0x1fff;
+
+inline uint16_t load_be16(const uint8_t* p) noexcept {
+    uint16_t v;
+    std::memcpy(&v, p, sizeof v);
+    return rte_be_to_cpu_16(v);
+}
+
+inline uint32_t load32(const uint8_t* p) noexcept {
+    uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline uint64_t load64(const uint8_t* p) noexcept {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// What ipv4_fast_check read from a packet it accepts.
+struct ipv4_fast_fields {
+    const uint8_t* ip;   // the IPv4 header, in the first segment
+    uint32_t total;      // IPv4 total length
+    uint16_t frag;       // flags + fragment offset, host order (DF at most)
+    uint8_t proto;
+    bool l4_valid;       // TCP / UDP / ICMP header checked and present
+    uint32_t ports;      // TCP / UDP: source port | destination port << 16 (host order)
+    uint8_t tcp_flags;
+    uint8_t icmp_type;
+    uint8_t icmp_code;
+};
+
+// The common case of parse_packet_generic: an untagged IPv4 packet with a
+// 20-byte header, not a fragment, checksum right (the PMD's flags when it
+// set them, else in software), whose TCP / UDP / ICMP header (if any) is
+// valid and lies in the first segment. True only then, with f filled in;
+// false: the general parser must decide (it may still accept the packet).
+inline bool ipv4_fast_check(const rte_mbuf* m, ipv4_fast_fields& f) noexcept {
+    const uint32_t seg_len = rte_pktmbuf_data_len(m);
+    if (seg_len < eth_hdr_len + ipv4_min_len) {
+        return false;
+    }
+    const uint8_t* const eth = rte_pktmbuf_mtod(m, const uint8_t*);
+    const uint8_t* const ip = eth + eth_hdr_len;
+    // EtherType 0x0800 and version/IHL 0x45, as loaded from memory.
+    if ((load32(eth + 12) & 0x00ffffff) != 0x00450008) {
+        return false;
+    }
+    const uint32_t total = load_be16(ip + 2);
+    const uint16_t frag = load_be16(ip + 6);
+    if (total < ipv4_min_len || total > rte_pktmbuf_pkt_len(m) - eth_hdr_len ||
+        (frag & (ipv4_mf | ipv4_offset_mask)) != 0) {
+        return false;
+    }
+    const uint64_t cksum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+        (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN &&
+         fold_ones_complement(add_end_around(add_end_around(load64(ip), load64(ip + 8)),
+                                             load32(ip + 16))) != 0xffff)) {
+        return false;
+    }
+    const uint8_t proto = ip[9];
+    const uint32_t l4_bytes = total - ipv4_min_len;
+    const uint8_t* const l4 = ip + ipv4_min_len;
+    f.ip = ip;
+    f.total = total;
+    f.frag = frag;
+    f.proto = proto;
+    f.l4_valid = false;
+    f.ports = 0;
+    f.tcp_flags = 0;
+    f.icmp_type = 0;
+    f.icmp_code = 0;
+    if (proto == proto_tcp) {
+        if (l4_bytes < tcp_min_len || seg_len < eth_hdr_len + ipv4_min_len + tcp_min_len) {
+            return false;
+        }
+        const uint32_t data_offset = l4[12] >> 4;
+        if (data_offset < 5 || data_offset * 4 > l4_bytes) {
+            return false;
+        }
+        f.ports = load_be16(l4) | uint32_t{load_be16(l4 + 2)} << 16;
+        f.tcp_flags = l4[13];
+        f.l4_valid = true;
+    } else if (proto == proto_udp) {
+        if (l4_bytes < udp_hdr_len || seg_len < eth_hdr_len + ipv4_min_len + udp_hdr_len) {
+            return false;
+        }
+        const uint32_t len = load_be16(l4 + 4);
+        if (len < udp_hdr_len || len > l4_bytes) {
+            return false;
+        }
+        f.ports = load_be16(l4) | uint32_t{load_be16(l4 + 2)} << 16;
+        f.l4_valid = true;
+    } else if (proto == proto_icmp) {
+        if (l4_bytes < icmp_min_len || seg_len < eth_hdr_len + ipv4_min_len + icmp_min_len) {
+            return false;
+        }
+        f.icmp_type = l4[0];
+        f.icmp_code = l4[1];
+        f.l4_valid = true;
+    }
+    return true;
+}
+
+}  // namespace dpdk_app::parse_detail
