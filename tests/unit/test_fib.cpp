@@ -211,6 +211,29 @@ TEST(checksum, incremental_ttl_update_matches_a_full_recompute) {
     }
 }
 
+// ipv4_decrement_ttl's shortcut (~(~HC + 0xFFFE)) is RFC 1624's eqn. 3 as
+// checksum_update16 computes it, for every checksum value and TTL 2..255.
+TEST(checksum, ttl_decrement_shortcut_equals_rfc1624_for_every_checksum) {
+    for (uint32_t hc = 0; hc <= 0xffff; ++hc) {
+        for (uint32_t ttl : {2u, 3u, 64u, 128u, 255u}) {
+            alignas(4) uint8_t raw[20] = {0x45};
+            auto* ip = reinterpret_cast<rte_ipv4_hdr*>(raw);
+            ip->time_to_live = static_cast<uint8_t>(ttl);
+            ip->next_proto_id = static_cast<uint8_t>(hc * 7 + ttl);
+            ip->hdr_checksum = static_cast<uint16_t>(hc);
+            uint16_t old_word;
+            std::memcpy(&old_word, raw + 8, 2);
+            ipv4_decrement_ttl(ip);
+            uint16_t new_word;
+            std::memcpy(&new_word, raw + 8, 2);
+            ASSERT_EQ(ip->time_to_live, ttl - 1);
+            ASSERT_EQ(ip->hdr_checksum,
+                      checksum_update16(static_cast<uint16_t>(hc), old_word, new_word))
+                << "checksum " << hc << " ttl " << ttl;
+        }
+    }
+}
+
 TEST(checksum, ones_complement_sum_matches_rte_raw_cksum) {
     std::mt19937 rng(1071);
     std::vector<uint8_t> buf(2100);
