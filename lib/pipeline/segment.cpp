@@ -69,42 +69,40 @@ uint16_t segment::receive(burst& b) noexcept {
 
 namespace {
 
-// Orders a burst with per-packet egress by port, keeping the order of each
-// port's packets (and so of every flow), so that TX makes one call per port
-// instead of one per run: a router alternating between two ports would
-// otherwise send bursts of one. generated (bit k: packet k is generated) is
-// permuted along. A burst with a port id past max_ports (TX drops those) is
-// left as it is. Returns the number of ports the burst now goes to in
-// order, each one's packet count in sizes; 0 when it left the burst alone.
-unsigned group_by_port(burst& b, uint64_t& generated,
-                       std::array<uint16_t, max_ports>& sizes) noexcept {
-    constexpr uint8_t none = 0xff;
-    std::array<uint8_t, max_ports> group_of_port;
-    group_of_port.fill(none);
-    std::array<uint8_t, max_burst> group_of;
-    uint64_t first = 0;  // bit k: packet k goes to the first port seen
-    unsigned groups = 0;
-    for (uint16_t k = 0; k < b.count; ++k) {
+// Orders a burst with per-packet egress by port into out, keeping the order
+// of each port's packets (and so of every flow), so that TX makes one call
+// per port instead of one per run: a router alternating between two ports
+// would otherwise send bursts of one. generated (bit k: packet k is
+// generated) is permuted along. A burst with a port id past max_ports (TX
+// drops those) is left as it is. Returns the number of ports the burst goes
+// to, in out's order, each one's packet count in sizes; 0 when it left the
+// burst alone (one port, or a bad port id): then out is not written.
+unsigned group_by_port(const burst& b, uint64_t& generated,
+                       std::array<uint16_t, max_ports>& sizes,
+                       std::array<rte_mbuf*, max_burst>& out) noexcept {
+    // The usual router sends to one or two ports: find out in one pass with
+    // the ports in registers, bit k of first set when packet k goes to the
+    // first packet's port.
+    const uint16_t p0 = b.pkts[0]->port;
+    uint16_t p1 = no_port;
+    uint64_t first = 1;
+    bool more = false;  // a third port
+    bool bad = p0 >= max_ports;
+    for (uint16_t k = 1; k < b.count; ++k) {
         const uint16_t p = b.pkts[k]->port;
-        if (p >= max_ports) {
-            return 0;
-        }
-        uint8_t g = group_of_port[p];
-        if (g == none) {
-            g = static_cast<uint8_t>(groups++);
-            group_of_port[p] = g;
-        }
-        group_of[k] = g;
-        first |= static_cast<uint64_t>(g == 0) << k;
+        const bool other = p != p0;
+        first |= static_cast<uint64_t>(!other) << k;
+        p1 = other && p1 == no_port ? p : p1;
+        more = more || (other && p != p1);
+        bad = bad || p >= max_ports;
     }
-    if (groups == 1) {
+    const uint64_t all = b.count == 64 ? ~uint64_t{0} : (uint64_t{1} << b.count) - 1;
+    if (bad || first == all) {
         return 0;
     }
-    std::array<rte_mbuf*, max_burst> sorted;
     uint64_t sorted_generated = 0;
-    if (groups == 2) {
-        // Two ports (the usual router): a stable partition with both write
-        // positions in registers.
+    if (!more) {
+        // Two ports: a stable partition with both write positions in registers.
         const auto n0 = static_cast<uint16_t>(__builtin_popcountll(first));
         sizes[0] = n0;
         sizes[1] = static_cast<uint16_t>(b.count - n0);
@@ -115,28 +113,44 @@ unsigned group_by_port(burst& b, uint64_t& generated,
             const uint16_t at = in_first != 0 ? at0 : at1;
             at0 = static_cast<uint16_t>(at0 + in_first);
             at1 = static_cast<uint16_t>(at1 + (in_first ^ 1));
-            sorted[at] = b.pkts[k];
-            sorted_generated |= (generated >> k & 1) << at;
+            out[at] = b.pkts[k];
+            if (generated != 0) {
+                sorted_generated |= (generated >> k & 1) << at;
+            }
         }
-    } else {
-        std::array<uint16_t, max_ports> start{};  // per group: its size, then its next slot
-        for (uint16_t k = 0; k < b.count; ++k) {
-            ++start[group_of[k]];
-        }
-        uint16_t offset = 0;
-        for (unsigned g = 0; g < groups; ++g) {
-            const uint16_t n = start[g];
-            sizes[g] = n;
-            start[g] = offset;
-            offset = static_cast<uint16_t>(offset + n);
-        }
-        for (uint16_t k = 0; k < b.count; ++k) {
-            const uint16_t at = start[group_of[k]]++;
-            sorted[at] = b.pkts[k];
-            sorted_generated |= (generated >> k & 1) << at;
-        }
+        generated = sorted_generated;
+        return 2;
     }
-    std::copy_n(sorted.begin(), b.count, b.pkts.begin());
+    constexpr uint8_t none = 0xff;
+    std::array<uint8_t, max_ports> group_of_port;
+    group_of_port.fill(none);
+    std::array<uint8_t, max_burst> group_of;
+    unsigned groups = 0;
+    for (uint16_t k = 0; k < b.count; ++k) {
+        const uint16_t p = b.pkts[k]->port;
+        uint8_t g = group_of_port[p];
+        if (g == none) {
+            g = static_cast<uint8_t>(groups++);
+            group_of_port[p] = g;
+        }
+        group_of[k] = g;
+    }
+    std::array<uint16_t, max_ports> start{};  // per group: its size, then its next slot
+    for (uint16_t k = 0; k < b.count; ++k) {
+        ++start[group_of[k]];
+    }
+    uint16_t offset = 0;
+    for (unsigned g = 0; g < groups; ++g) {
+        const uint16_t n = start[g];
+        sizes[g] = n;
+        start[g] = offset;
+        offset = static_cast<uint16_t>(offset + n);
+    }
+    for (uint16_t k = 0; k < b.count; ++k) {
+        const uint16_t at = start[group_of[k]]++;
+        out[at] = b.pkts[k];
+        sorted_generated |= (generated >> k & 1) << at;
+    }
     generated = sorted_generated;
     return groups;
 }
@@ -157,36 +171,39 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
         }
     }
     std::array<uint16_t, max_ports> group_size;
-    const unsigned groups =
-        b.out_port == no_port && b.count > 1 ? group_by_port(b, generated, group_size) : 0;
+    std::array<rte_mbuf*, max_burst> grouped;  // not zeroed: written before read
+    const unsigned groups = b.out_port == no_port && b.count > 1
+                                ? group_by_port(b, generated, group_size, grouped)
+                                : 0;
+    rte_mbuf** const pkts = groups != 0 ? grouped.data() : b.pkts.data();
     unsigned group = 0;
     uint16_t i = 0;
     while (i < b.count) {
-        const uint16_t port = b.out_port != no_port ? b.out_port : b.pkts[i]->port;
+        const uint16_t port = b.out_port != no_port ? b.out_port : pkts[i]->port;
         uint16_t j = i + 1;
         if (b.out_port != no_port) {
             j = b.count;
         } else if (groups != 0) {
             j = static_cast<uint16_t>(i + group_size[group++]);
         }
-        while (j < b.count && b.pkts[j]->port == port) {
+        while (j < b.count && pkts[j]->port == port) {
             ++j;
         }
         const uint16_t run = j - i;
         if (port >= max_ports || !tx_ok_[port]) {
             for (uint16_t k = i; k < j; ++k) {
-                ctx.drop(b.pkts[k], drop_reason::no_egress_port);
+                ctx.drop(pkts[k], drop_reason::no_egress_port);
             }
             i = j;
             continue;
         }
-        uint16_t sent = rte_eth_tx_burst(port, queue, &b.pkts[i], run);
+        uint16_t sent = rte_eth_tx_burst(port, queue, &pkts[i], run);
         for (uint32_t tries = 0; sent < run && tries < w_.tx_retries; ++tries) {
             rte_pause();
-            sent += rte_eth_tx_burst(port, queue, &b.pkts[i + sent], run - sent);
+            sent += rte_eth_tx_burst(port, queue, &pkts[i + sent], run - sent);
         }
         for (uint16_t k = i + sent; k < j; ++k) {
-            ctx.drop(b.pkts[k], drop_reason::tx_full);
+            ctx.drop(pkts[k], drop_reason::tx_full);
         }
         counters_.port_tx[port].add(sent);
         sent_total += sent;
