@@ -81,11 +81,17 @@ inline bool ipv4_fast_check(const rte_mbuf* m, ipv4_fast_fields& f) noexcept {
         return false;
     }
     const uint64_t cksum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-    if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-        (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN &&
-         fold_ones_complement(add_end_around(add_end_around(load64(ip), load64(ip + 8)),
-                                             load32(ip + 16))) != 0xffff)) {
+    if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
         return false;
+    }
+    if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN) {
+        // Right when the sum folds to 0xFFFF: a nonzero multiple of 0xFFFF
+        // (see ones_complement_ok), one multiply instead of the fold.
+        const uint64_t sum =
+            add_end_around(add_end_around(load64(ip), load64(ip + 8)), load32(ip + 16));
+        if (sum == 0 || sum % 0xffff != 0) {
+            return false;
+        }
     }
     const uint8_t proto = ip[9];
     const uint32_t l4_bytes = total - ipv4_min_len;

@@ -193,6 +193,7 @@ std::unique_ptr<fib> fib::build(const resolved_router& router,
             tail[6] = 0x08;  // RTE_ETHER_TYPE_IPV4, network order
             tail[7] = 0x00;
             std::memcpy(&q.eth_src_ipv4, tail, 8);
+            f->min_mtu_ = std::min(f->min_mtu_, p.mtu);
         }
         f->local4_.insert(f->local4_.end(), p.addr4.begin(), p.addr4.end());
         f->local6_.insert(f->local6_.end(), p.addr6.begin(), p.addr6.end());

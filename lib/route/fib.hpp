@@ -116,6 +116,8 @@ class fib {
     const next_hop* hops() const noexcept { return next_hops_.data(); }
     const neighbor_table& neighbors() const noexcept { return *neighbors_; }
     const fib_port& port(uint16_t id) const noexcept { return ports_[id]; }
+    // The smallest MTU of the ports (a packet no longer than this fits anywhere).
+    uint16_t min_mtu() const noexcept { return min_mtu_; }
     bool has_tables() const noexcept { return fib4_ != nullptr; }
 
     // The appliance's own addresses, on any port.
@@ -154,6 +156,7 @@ class fib {
     std::vector<uint32_t> local4_;
     std::vector<std::array<uint8_t, 16>> local6_;
     std::array<fib_port, max_ports> ports_{};
+    uint16_t min_mtu_ = UINT16_MAX;
     uint64_t generation_ = 0;
     std::size_t routes4_ = 0;
     std::size_t routes6_ = 0;

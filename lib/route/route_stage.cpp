@@ -1,5 +1,6 @@
 #include "route/route_stage.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_ether.h>
@@ -262,10 +263,14 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
     using namespace parse_detail;
     const uint16_t n = b.count;
     std::array<uint32_t, max_burst> dst;  // host order
+    std::array<uint8_t*, max_burst> frame;
+    uint32_t max_total = 0;  // the longest IPv4 packet and
+    bool padded = false;     // whether any frame has Ethernet padding
     uint16_t j = 0;
     for (; j < n; ++j) {
+        rte_mbuf* const m = b.pkts[j];
         ipv4_fast_fields h;
-        if (!ipv4_fast_check(b.pkts[j], h)) {
+        if (!ipv4_fast_check(m, h)) {
             break;
         }
         const uint32_t src = rte_be_to_cpu_32(load32(h.ip + 12));
@@ -274,12 +279,17 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
             break;
         }
         dst[j] = d;
+        frame[j] = const_cast<uint8_t*>(h.ip) - eth_hdr_len;
+        max_total = std::max(max_total, h.total);
+        padded = padded || m->pkt_len != eth_hdr_len + h.total;
     }
     if (j == 0) {
         return 0;
     }
     std::array<uint64_t, max_burst> nh;
     rte_fib_lookup_bulk(f.fib4(), dst.data(), nh.data(), j);
+    // Per-packet MTU and padding checks only when the burst needs them.
+    const bool check_mtu = max_total > f.min_mtu();
     // In locals: the byte stores into the frames below may alias any memory.
     const next_hop* const hops = f.hops();
     const std::atomic<uint64_t>* const neighbors = f.neighbors().words();
@@ -297,14 +307,16 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
             break;
         }
         const fib_port& out = f.port(h.port);
-        rte_mbuf* const m = b.pkts[k];
-        uint8_t* const eth = rte_pktmbuf_mtod(m, uint8_t*);
-        const uint32_t total = load_be16(eth + eth_hdr_len + 2);
-        if (total > out.mtu) {
-            break;
-        }
-        if (m->pkt_len > eth_hdr_len + total) {
-            truncate_packet(m, eth_hdr_len + total);  // Ethernet padding
+        uint8_t* const eth = frame[k];
+        if (check_mtu || padded) {
+            rte_mbuf* const m = b.pkts[k];
+            const uint32_t total = load_be16(eth + eth_hdr_len + 2);
+            if (total > out.mtu) {
+                break;
+            }
+            if (m->pkt_len > eth_hdr_len + total) {
+                truncate_packet(m, eth_hdr_len + total);  // Ethernet padding
+            }
         }
         ipv4_decrement_ttl(reinterpret_cast<rte_ipv4_hdr*>(eth + eth_hdr_len));
         // Destination MAC, then source MAC + EtherType: two overlapping
@@ -313,7 +325,7 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
         const uint64_t head = (nb & 0xffffffffffffull) | src_type << 48;
         std::memcpy(eth, &head, 8);
         std::memcpy(eth + 6, &src_type, 8);
-        m->port = h.port;
+        b.pkts[k]->port = h.port;
     }
     return k;
 }

@@ -336,8 +336,9 @@ item other_item(std::mt19937& rng) {
         case 11:
             it.frame = corpus::cat(corpus::ethernet(corpus::ether_arp), corpus::arp());
             break;
-        case 12:  // back out of the port it came from
-            it.frame = ipv4_frame({192, 0, 2, host}, {10, 1, 2, 3}, 64, corpus::proto_udp, 10);
+        case 12:  // back out of the port it came from, larger than port 1's MTU, not its own
+            it.frame = ipv4_frame({192, 0, 2, host}, {10, 1, 2, 3}, 64, corpus::proto_udp,
+                                  rng() % 2 == 0 ? 10 : port1_mtu + 200);
             break;
         default: {  // a plain packet, but chained, or with a bad checksum
             it = fast_item(rng);
