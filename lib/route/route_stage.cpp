@@ -293,25 +293,52 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
     // In locals: the byte stores into the frames below may alias any memory.
     const next_hop* const hops = f.hops();
     const std::atomic<uint64_t>* const neighbors = f.neighbors().words();
+    // The rewrite of the last two next hops seen (a burst mostly goes to a
+    // few): the Ethernet header's two words, the egress port and its MTU.
+    struct rewrite {
+        uint64_t index = UINT64_MAX;
+        uint64_t head = 0;
+        uint64_t src_type = 0;
+        uint16_t port = 0;
+        uint16_t mtu = 0;
+    };
+    std::array<rewrite, 2> seen;
+    unsigned next_slot = 0;
     uint16_t k = 0;
     for (; k < j; ++k) {
-        if (nh[k] == fib::fib_miss) {
-            break;
+        const uint64_t index = nh[k];
+        const rewrite* r;
+        if (index == seen[0].index) {
+            r = &seen[0];
+        } else if (index == seen[1].index) {
+            r = &seen[1];
+        } else {
+            if (index == fib::fib_miss) {
+                break;
+            }
+            const next_hop h = hops[index];
+            if (h.kind != next_hop_kind::forward) {
+                break;
+            }
+            const uint64_t nb = neighbors[h.neighbor].load(std::memory_order_acquire);
+            if (!neighbor_table::usable(nb)) {
+                break;
+            }
+            const fib_port& out = f.port(h.port);
+            rewrite& w = seen[next_slot];
+            next_slot ^= 1;
+            w.index = index;
+            w.src_type = out.eth_src_ipv4;
+            w.head = (nb & 0xffffffffffffull) | w.src_type << 48;
+            w.port = h.port;
+            w.mtu = out.mtu;
+            r = &w;
         }
-        const next_hop h = hops[nh[k]];
-        if (h.kind != next_hop_kind::forward) {
-            break;
-        }
-        const uint64_t nb = neighbors[h.neighbor].load(std::memory_order_acquire);
-        if (!neighbor_table::usable(nb)) {
-            break;
-        }
-        const fib_port& out = f.port(h.port);
         uint8_t* const eth = frame[k];
         if (check_mtu || padded) {
             rte_mbuf* const m = b.pkts[k];
             const uint32_t total = load_be16(eth + eth_hdr_len + 2);
-            if (total > out.mtu) {
+            if (total > r->mtu) {
                 break;
             }
             if (m->pkt_len > eth_hdr_len + total) {
@@ -321,11 +348,9 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
         ipv4_decrement_ttl(reinterpret_cast<rte_ipv4_hdr*>(eth + eth_hdr_len));
         // Destination MAC, then source MAC + EtherType: two overlapping
         // 8-byte stores from registers.
-        const uint64_t src_type = out.eth_src_ipv4;
-        const uint64_t head = (nb & 0xffffffffffffull) | src_type << 48;
-        std::memcpy(eth, &head, 8);
-        std::memcpy(eth + 6, &src_type, 8);
-        b.pkts[k]->port = h.port;
+        std::memcpy(eth, &r->head, 8);
+        std::memcpy(eth + 6, &r->src_type, 8);
+        b.pkts[k]->port = r->port;
     }
     return k;
 }

@@ -104,6 +104,7 @@ class fused_route_test : public ::testing::Test {
         c.routes.push_back({prefix("203.0.113.0/24", false), address("198.51.100.9"), "", "t:1"});
         c.routes.push_back({prefix("198.18.0.0/15", false), address("198.51.100.20"), "", "t:2"});
         c.routes.push_back({prefix("10.1.0.0/16", false), address("192.0.2.9"), "", "t:3"});
+        c.routes.push_back({prefix("10.2.0.0/16", false), address("198.51.100.7"), "", "t:7"});
         // Martian destinations with a route: the route stage drops them anyway.
         c.routes.push_back({prefix("169.254.0.0/16", false), address("198.51.100.9"), "", "t:5"});
         c.routes.push_back({prefix("224.0.0.0/3", false), address("198.51.100.9"), "", "t:6"});
@@ -265,14 +266,18 @@ bytes ipv4_frame(std::array<uint8_t, 4> src, std::array<uint8_t, 4> dst, uint8_t
     return corpus::cat(corpus::ethernet(corpus::ether_ipv4), corpus::ipv4(h, l4));
 }
 
-// Plain IPv4 to 203.0.113.0/24 (via a resolved gateway on port 1): what the
-// fast path forwards. Random protocol, TTL, size, padding.
+// Plain IPv4 via one of three resolved gateways (203.0.113.0/24 and
+// 10.2.0.0/16 on port 1, 10.1.0.0/16 on port 0): what the fast path
+// forwards. Random protocol, TTL, size, padding.
 item fast_item(std::mt19937& rng) {
     static constexpr uint8_t protos[] = {corpus::proto_udp, corpus::proto_tcp, corpus::proto_icmp,
                                          47};
+    static constexpr std::array<uint8_t, 4> gateways[] = {
+        {203, 0, 113, 0}, {10, 1, 0, 0}, {10, 2, 0, 0}};
+    std::array<uint8_t, 4> dst = gateways[rng() % 3];
+    dst[3] = static_cast<uint8_t>(rng());
     item it;
-    it.frame = ipv4_frame({192, 0, 2, static_cast<uint8_t>(10 + rng() % 200)},
-                          {203, 0, 113, static_cast<uint8_t>(rng())},
+    it.frame = ipv4_frame({192, 0, 2, static_cast<uint8_t>(10 + rng() % 200)}, dst,
                           static_cast<uint8_t>(2 + rng() % 254), protos[rng() % 4], rng() % 200,
                           rng() % 2 != 0 ? 0x4000 : 0);
     if (rng() % 4 == 0) {
@@ -364,7 +369,7 @@ TEST_F(fused_route_test, matches_parse_then_route_on_random_bursts) {
         }
         std::shuffle(items.begin(), items.end(), rng);
         fast_heads += items.front().segments.empty() && items.front().frame.size() > 30 &&
-                      items.front().frame[30] == 203;
+                      (items.front().frame[30] == 203 || items.front().frame[30] == 10);
         const outcome want = run(items, false);
         const outcome got = run(items, true);
         ASSERT_EQ(got.frames.size(), want.frames.size()) << "round " << round;

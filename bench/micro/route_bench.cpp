@@ -1,0 +1,230 @@
+// Router mode's stages on the router replay's traffic, without the PMD: a
+// 32-packet burst of 60-byte IPv4/UDP frames alternating between two routes
+// via resolved gateways on two ports, through the fused parse+route stage or
+// through parse then route. Every iteration first writes the frames back
+// (8-byte stores, as net_pcap's copy leaves them: the stages decrement the
+// TTL and rewrite the MACs); BM_route_restore_only is that cost alone, to
+// subtract.
+#include <array>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "common.hpp"
+#include "config/config.hpp"
+#include "io/port.hpp"
+#include "packet/meta.hpp"
+#include "packet/parse_stage.hpp"
+#include "pipeline/counters.hpp"
+#include "route/fib.hpp"
+#include "route/ip.hpp"
+#include "route/neighbor.hpp"
+#include "route/route_stage.hpp"
+
+namespace dpdk_app_bench {
+namespace {
+
+constexpr unsigned frame_len = 64;  // 60 bytes of frame, copied as 8 words
+
+rte_mempool* route_pool() {
+    static rte_mempool* pool = dpdk_app::create_mbuf_pool(
+        "bench_route", 1023, 0, dpdk_app::packet_meta_priv_size, RTE_MBUF_DEFAULT_BUF_SIZE,
+        static_cast<int>(rte_socket_id()));
+    return pool;
+}
+
+// 192.0.2.10 -> 198.18.(i % 2).i UDP 1024 -> 1024, 18 bytes of payload, TTL
+// 64: what router_replay.sh sends.
+std::array<uint8_t, frame_len> udp_frame(unsigned i) {
+    std::array<uint8_t, frame_len> f{};
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(f.data());
+    eth->dst_addr = {{2, 0, 0, 0, 0, 1}};
+    eth->src_addr = {{2, 0, 0, 0, 0, 2}};
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(46);
+    ip->packet_id = rte_cpu_to_be_16(static_cast<uint16_t>(i));
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_UDP;
+    ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(192, 0, 2, 10));
+    ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, i % 2, i & 0xff));
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+    udp->src_port = rte_cpu_to_be_16(1024);
+    udp->dst_port = rte_cpu_to_be_16(1024);
+    udp->dgram_len = rte_cpu_to_be_16(26);
+    std::memset(udp + 1, 'r', 18);
+    return f;
+}
+
+struct udp_burst {
+    std::vector<std::array<uint8_t, frame_len>> frames;
+    std::array<rte_mbuf*, dpdk_app::max_burst> pkts{};
+    unsigned n = 0;
+    bool ok = false;
+
+    explicit udp_burst(unsigned count) : n(count) {
+        rte_mempool* pool = route_pool();
+        if (pool == nullptr || rte_pktmbuf_alloc_bulk(pool, pkts.data(), n) != 0) {
+            return;
+        }
+        for (unsigned i = 0; i < n; ++i) {
+            frames.push_back(udp_frame(i));
+            pkts[i]->data_len = 60;
+            pkts[i]->pkt_len = 60;
+        }
+        ok = true;
+    }
+    ~udp_burst() {
+        if (ok) {
+            rte_pktmbuf_free_bulk(pkts.data(), n);
+        }
+    }
+    // Writes the frames back into the mbufs, 8 bytes at a time, arrived on
+    // port 0.
+    void restore(dpdk_app::burst& b) const noexcept {
+        for (unsigned i = 0; i < n; ++i) {
+            auto* dst = rte_pktmbuf_mtod(pkts[i], uint64_t*);
+            const auto* src = reinterpret_cast<const uint64_t*>(frames[i].data());
+            for (unsigned w = 0; w < frame_len / 8; ++w) {
+                dst[w] = src[w];
+                benchmark::ClobberMemory();  // 8-byte stores, no vector copy
+            }
+            pkts[i]->port = 0;
+            b.pkts[i] = pkts[i];
+        }
+        b.count = static_cast<uint16_t>(n);
+        b.in_port = 0;
+        b.out_port = dpdk_app::no_port;
+    }
+};
+
+// The replay's router: 198.18.0.0/24 via a neighbour on port 0,
+// 198.18.1.0/24 via one on port 1, with their static neighbours.
+struct router_tables {
+    std::unique_ptr<dpdk_app::neighbor_table> neighbors;
+    std::unique_ptr<dpdk_app::fib_store> store;
+    std::string error;
+
+    router_tables() {
+        using namespace dpdk_app;
+        neighbors = neighbor_table::create(64, "bench_route", error);
+        if (!neighbors) {
+            return;
+        }
+        auto prefix = [](const char* text, bool host_bits) {
+            std::string why;
+            return parse_ip_prefix(text, host_bits, why).value_or(ip_prefix{});
+        };
+        auto address = [](const char* text) {
+            return parse_ip_address(text).value_or(ip_address{});
+        };
+        router_config c;
+        interface_config a;
+        a.port = "p0";
+        a.addresses = {prefix("192.0.2.1/24", true)};
+        interface_config b;
+        b.port = "p1";
+        b.addresses = {prefix("198.51.100.1/24", true)};
+        c.interfaces = {a, b};
+        c.routes.push_back({prefix("198.18.0.0/24", false), address("192.0.2.2"), "", "b:1"});
+        c.routes.push_back({prefix("198.18.1.0/24", false), address("198.51.100.2"), "", "b:2"});
+        for (const char* gw : {"192.0.2.2", "198.51.100.2"}) {
+            neighbor_config n;
+            n.address = address(gw);
+            n.mac = {2, 0, 0, 0, 0x0a, 2};
+            c.neighbors.push_back(n);
+        }
+        std::vector<config_error> errors;
+        const resolved_router r = resolve_router(c, "bench", errors);
+        if (!errors.empty()) {
+            error = errors.front().to_string();
+            return;
+        }
+        fib_port p0;
+        p0.id = 0;
+        p0.mac = {{2, 0, 0, 0, 0, 1}};
+        fib_port p1;
+        p1.id = 1;
+        p1.mac = {{2, 0, 0, 0, 1, 1}};
+        auto f = fib::build(r, {{"p0", p0}, {"p1", p1}}, 1, *neighbors, true, error);
+        if (!f) {
+            return;
+        }
+        store = std::make_unique<fib_store>(nullptr);
+        store->publish(std::move(f), 0);
+    }
+};
+
+void BM_route_restore_only(benchmark::State& state) {
+    udp_burst u(static_cast<unsigned>(state.range(0)));
+    if (!u.ok) {
+        state.SkipWithError("cannot build the burst");
+        return;
+    }
+    dpdk_app::burst b;
+    uint64_t items = 0;
+    const tsc_timer t;
+    for (auto _ : state) {
+        u.restore(b);
+        benchmark::DoNotOptimize(b);
+        items += u.n;
+    }
+    report_items(state, t.elapsed(), items, "cyc_per_pkt");
+}
+BENCHMARK(BM_route_restore_only)->Arg(32);
+
+// fused: one parse_route_stage; else parse_stage then route_stage.
+void route_burst_bench(benchmark::State& state, bool fused) {
+    udp_burst u(static_cast<unsigned>(state.range(0)));
+    router_tables tables;
+    if (!u.ok || !tables.store) {
+        state.SkipWithError(("set-up failed: " + tables.error).c_str());
+        return;
+    }
+    std::vector<std::unique_ptr<dpdk_app::stage>> stages;
+    if (fused) {
+        stages.push_back(std::make_unique<dpdk_app::parse_route_stage>(*tables.store));
+    } else {
+        stages.push_back(std::make_unique<dpdk_app::parse_stage>());
+        stages.push_back(std::make_unique<dpdk_app::route_stage>(*tables.store));
+    }
+    auto counters = std::make_unique<dpdk_app::segment_counters>();
+    dpdk_app::burst b;
+    uint64_t items = 0;
+    const tsc_timer t;
+    for (auto _ : state) {
+        u.restore(b);
+        dpdk_app::stage_context ctx(*counters);
+        for (auto& s : stages) {
+            s->process(b, ctx);
+        }
+        ctx.free_discarded();
+        if (b.count != u.n || b.pkts[1]->port != 1) {
+            state.SkipWithError("not every packet was forwarded");
+            break;
+        }
+        items += u.n;
+    }
+    report_items(state, t.elapsed(), items, "cyc_per_pkt");
+}
+void BM_route_fused(benchmark::State& state) {
+    route_burst_bench(state, true);
+}
+BENCHMARK(BM_route_fused)->Arg(32);
+
+void BM_route_parse_then_route(benchmark::State& state) {
+    route_burst_bench(state, false);
+}
+BENCHMARK(BM_route_parse_then_route)->Arg(32);
+
+}  // namespace
+}  // namespace dpdk_app_bench
