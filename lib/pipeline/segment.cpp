@@ -356,6 +356,11 @@ segment::step_result segment::step_once() noexcept {
 }
 
 void segment::run() noexcept {
+    // A step polls one RX port: only a whole round of empty polls is idle
+    // enough to pause (PAUSE costs ~60 TSC cycles on current x86 cores; a
+    // router polling an empty port between bursts of a busy one would pay
+    // it every other step).
+    const std::size_t round = std::max<std::size_t>(1, w_.rx_ports.size());
     unsigned idle = 0;
     for (;;) {
         switch (step()) {
@@ -365,8 +370,11 @@ void segment::run() noexcept {
                 idle = 0;
                 break;
             case step_result::idle:
-                rte_pause();
-                if (w_.idle_sleep_us > 0 && ++idle >= 64) {
+                ++idle;
+                if (idle >= round) {
+                    rte_pause();
+                }
+                if (w_.idle_sleep_us > 0 && idle >= 64) {
                     rte_delay_us_sleep(w_.idle_sleep_us);
                 }
                 break;
