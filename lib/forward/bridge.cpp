@@ -16,6 +16,7 @@ void bridge_stage::process(burst& b, stage_context& ctx) noexcept {
         b.out_port = peer_[b.in_port];  // the whole burst, without touching the mbufs
         return;
     }
+    b.port_runs = {};  // egress per packet below
     uint16_t kept = 0;
     for (uint16_t i = 0; i < b.count; ++i) {
         rte_mbuf* m = b.pkts[i];

@@ -172,10 +172,19 @@ void segment::transmit(burst& b, stage_context& ctx) noexcept {
     }
     std::array<uint16_t, max_ports> group_size;
     std::array<rte_mbuf*, max_burst> grouped;  // not zeroed: written before read
-    const unsigned groups = b.out_port == no_port && b.count > 1
-                                ? group_by_port(b, generated, group_size, grouped)
-                                : 0;
-    rte_mbuf** const pkts = groups != 0 ? grouped.data() : b.pkts.data();
+    unsigned groups = 0;
+    rte_mbuf** pkts = b.pkts.data();
+    if (b.out_port == no_port && b.port_runs[0] != 0 &&
+        b.port_runs[0] + b.port_runs[1] == b.count) {
+        groups = b.port_runs[1] != 0 ? 2 : 1;  // grouped by a stage already
+        group_size[0] = b.port_runs[0];
+        group_size[1] = b.port_runs[1];
+    } else if (b.out_port == no_port && b.count > 1) {
+        groups = group_by_port(b, generated, group_size, grouped);
+        if (groups != 0) {
+            pkts = grouped.data();
+        }
+    }
     unsigned group = 0;
     uint16_t i = 0;
     while (i < b.count) {

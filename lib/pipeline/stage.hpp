@@ -32,6 +32,13 @@ struct burst {
     bool has_generated = false;   // some packets may carry the generated flag
     bool has_punts = false;       // some packets may carry packet_meta::punt
     bool all_generated = false;   // every packet carries the generated flag
+    // Egress runs: a stage that leaves the burst grouped by egress port says
+    // so here, and TX sends each run in one call without grouping it again:
+    // the first port_runs[0] packets go to one port, the next port_runs[1]
+    // to another (their sum is count). {0, 0}: not known. Each port's
+    // packets keep their order. A stage that changes any packet's egress,
+    // or the order, clears it.
+    std::array<uint16_t, 2> port_runs{};
 
     // Writes a burst-level egress into every mbuf->port. A stage that
     // changes egress per packet calls this first.
@@ -140,8 +147,11 @@ class stage {
   public:
     virtual ~stage() = default;
     virtual std::string_view name() const noexcept = 0;
-    // Processes b in place. Packets left in b (in their original order) go on
-    // to the next stage; every other packet went to ctx.drop() or ctx.consume().
+    // Processes b in place. Packets left in b go on to the next stage in
+    // their original order, except that packets whose egress is decided may
+    // be grouped by egress port with each port's packets in order (what TX
+    // does anyway; see burst::port_runs). Every other packet went to
+    // ctx.drop() or ctx.consume().
     virtual void process(burst& b, stage_context& ctx) noexcept = 0;
 };
 

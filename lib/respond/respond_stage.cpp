@@ -376,6 +376,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
         return;
     }
     const uint16_t n = b.count;
+    b.port_runs = {};  // replies change egress and the burst's runs
     uint16_t kept = 0;
     // A burst sent back out of the port it came from (a one-armed
     // appliance) already sends replies the right way: no per-packet egress.

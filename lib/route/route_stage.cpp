@@ -56,6 +56,7 @@ void route_burst(const fib* f, burst& b, uint16_t from, stage_context& ctx) noex
     const neighbor_table& nt = f->neighbors();
     const uint16_t n = b.count;
     b.out_port = no_port;  // egress is decided per packet below
+    b.port_runs = {};
 
     // 1. Sort out what is not routable and gather the lookup keys. A packet
     //    is forwarded (ok), handed to the responder (punt) or dropped.
@@ -263,7 +264,7 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
     using namespace parse_detail;
     const uint16_t n = b.count;
     std::array<uint32_t, max_burst> dst;  // host order
-    std::array<uint8_t*, max_burst> frame;
+    std::array<uint8_t*, max_burst> frame;  // frame[k]: the Ethernet header of b.pkts[k]
     uint32_t max_total = 0;  // the longest IPv4 packet and
     bool padded = false;     // whether any frame has Ethernet padding
     uint16_t j = 0;
@@ -304,6 +305,16 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
     };
     std::array<rewrite, 2> seen;
     unsigned next_slot = 0;
+    // The forwarded head leaves grouped by egress port for TX (a stable
+    // partition: the first packet's port first, compacted in place, the
+    // others after it from other[]), port_runs set when it is the whole
+    // burst and goes to at most two ports.
+    std::array<rte_mbuf*, max_burst> other;
+    uint16_t port0 = no_port;
+    uint16_t port1 = no_port;
+    uint16_t n0 = 0;
+    uint16_t n1 = 0;
+    bool two_ports = true;
     uint16_t k = 0;
     for (; k < j; ++k) {
         const uint64_t index = nh[k];
@@ -350,7 +361,21 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
         // 8-byte stores from registers.
         std::memcpy(eth, &r->head, 8);
         std::memcpy(eth + 6, &r->src_type, 8);
-        b.pkts[k]->port = r->port;
+        rte_mbuf* const m = b.pkts[k];
+        const uint16_t p = r->port;
+        m->port = p;
+        port0 = k == 0 ? p : port0;
+        if (p == port0) {
+            b.pkts[n0++] = m;
+        } else {
+            other[n1++] = m;
+            port1 = port1 == no_port ? p : port1;
+            two_ports = two_ports && p == port1;
+        }
+    }
+    std::copy_n(other.begin(), n1, b.pkts.begin() + n0);
+    if (k == n && two_ports) {
+        b.port_runs = {n0, n1};
     }
     return k;
 }
@@ -360,6 +385,7 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
 void parse_route_stage::process(burst& b, stage_context& ctx) noexcept {
     const fib* f = store_.current();
     b.out_port = no_port;
+    b.port_runs = {};
     b.has_punts = false;
     const uint16_t fast = forward_ipv4_head(*f, b);
     if (fast == b.count) {

@@ -164,6 +164,38 @@ class split_stage final : public stage {
     uint16_t odd_;
 };
 
+// Groups a burst by egress itself, as the fused router stage does: sequence
+// numbers divisible by 3 to one port first, the rest to the other after
+// them, each in order, and says so in burst::port_runs (or, with
+// inconsistent = true, gives runs that do not add up to the burst).
+class runs_stage final : public stage {
+  public:
+    runs_stage(uint16_t thirds, uint16_t rest, bool inconsistent)
+        : thirds_(thirds), rest_(rest), inconsistent_(inconsistent) {}
+    std::string_view name() const noexcept override { return "runs"; }
+    void process(burst& b, stage_context&) noexcept override {
+        b.out_port = no_port;
+        std::vector<rte_mbuf*> first;
+        std::vector<rte_mbuf*> second;
+        for (uint16_t i = 0; i < b.count; ++i) {
+            const bool third = seq_of(b.pkts[i]) % 3 == 0;
+            b.pkts[i]->port = third ? thirds_ : rest_;
+            (third ? first : second).push_back(b.pkts[i]);
+        }
+        std::copy(first.begin(), first.end(), b.pkts.begin());
+        std::copy(second.begin(), second.end(), b.pkts.begin() + first.size());
+        b.port_runs = {static_cast<uint16_t>(first.size()), static_cast<uint16_t>(second.size())};
+        if (inconsistent_) {
+            b.port_runs[1] = 0;
+        }
+    }
+
+  private:
+    uint16_t thirds_;
+    uint16_t rest_;
+    bool inconsistent_;
+};
+
 // Sends sequence number s to ports[s % ports.size()].
 class spread_stage final : public stage {
   public:
@@ -373,6 +405,15 @@ class segment_test : public ::testing::Test {
         w.stop_rx = &stop_;
         w.timing_sample = 1;  // time every burst
         return w;
+    }
+
+    // One segment: RX on rx_port, the stage s, TX.
+    std::unique_ptr<segment> rx_stage_tx(uint16_t rx_port, std::unique_ptr<stage> s) {
+        std::vector<std::unique_ptr<stage>> stages;
+        stages.push_back(std::move(s));
+        auto w = rx_wiring({rx_port});
+        w.tx = true;
+        return std::make_unique<segment>(w, std::move(stages));
     }
 
     rte_mempool* pool_ = nullptr;
@@ -1024,20 +1065,46 @@ TEST_F(segment_test, transmit_groups_a_burst_over_three_ports_in_one_call_each) 
     const tx_call_counter calls_a(a.id);
     const tx_call_counter calls_b(b.id);
     const tx_call_counter calls_c(c.id);
-    std::vector<std::unique_ptr<stage>> stages;
-    stages.push_back(std::make_unique<spread_stage>(std::vector<uint16_t>{a.id, b.id, c.id}));
-    auto w = rx_wiring({a.id});
-    w.tx = true;
-    segment seg(w, std::move(stages));
-    EXPECT_EQ(step_until_idle(seg), 3u);
+    const auto seg =
+        rx_stage_tx(a.id, std::make_unique<spread_stage>(std::vector<uint16_t>{a.id, b.id, c.id}));
+    EXPECT_EQ(step_until_idle(*seg), 3u);
     EXPECT_EQ(calls_a.calls(), 3u) << "one TX call per port and burst";
     EXPECT_EQ(calls_b.calls(), 3u);
     EXPECT_EQ(calls_c.calls(), 3u);
     EXPECT_EQ(transmitted(a), range(0, 32, 3));
     EXPECT_EQ(transmitted(b), range(1, 32, 3));
     EXPECT_EQ(transmitted(c), range(2, 32, 3));
-    EXPECT_EQ(seg.counters().forwarded.get(), 96u);
+    EXPECT_EQ(seg->counters().forwarded.get(), 96u);
     EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+}
+
+// A burst a stage left grouped (burst::port_runs) goes out in one call per
+// run, each port's packets in order; runs that do not add up to the burst
+// are not trusted: TX groups the burst itself.
+TEST_F(segment_test, transmit_sends_the_port_runs_a_stage_declared) {
+    for (const bool inconsistent : {false, true}) {
+        SCOPED_TRACE(inconsistent ? "inconsistent runs" : "runs");
+        test_port& a = make_port();
+        test_port& b = make_port();
+        start_pair(a, b);
+        inject(a, 96, 0);
+        const tx_call_counter calls_a(a.id);
+        const tx_call_counter calls_b(b.id);
+        const auto seg = rx_stage_tx(a.id, std::make_unique<runs_stage>(a.id, b.id, inconsistent));
+        EXPECT_EQ(step_until_idle(*seg), 3u);
+        EXPECT_EQ(calls_a.calls(), 3u) << "one TX call per port and burst";
+        EXPECT_EQ(calls_b.calls(), 3u);
+        EXPECT_EQ(transmitted(a), range(0, 32, 3));
+        std::vector<uint32_t> rest;
+        for (uint32_t s = 0; s < 96; ++s) {
+            if (s % 3 != 0) {
+                rest.push_back(s);
+            }
+        }
+        EXPECT_EQ(transmitted(b), rest);
+        EXPECT_EQ(seg->counters().forwarded.get(), 96u);
+        EXPECT_EQ(rte_mempool_avail_count(pool_), start_avail_);
+    }
 }
 
 TEST_F(segment_test, a_burst_emptied_by_a_stage_skips_the_rest) {
