@@ -55,11 +55,11 @@ uint16_t segment::receive(burst& b) noexcept {
     b.in_port = port;
     if (b.count > 0) {
         ++burst_seq_;
-        tsc_ = rte_rdtsc();  // the burst's time; the first stage is charged from here
         counters_.rx.add(b.count);
         counters_.port_rx[port].add(b.count);
         account(0, b.count, b.count);
         if (timed_) {
+            tsc_ = rte_rdtsc();  // the first stage is charged from here
             counters_.stages[0].cycles.add(tsc_ - t0);
             counters_.stages[0].sampled_packets.add(b.count);
         }
@@ -332,14 +332,18 @@ segment::step_result segment::step_once() noexcept {
             return step_result::idle;
         }
         timed_ = w_.timing_sample != 0 && (burst_seq_++ & (w_.timing_sample - 1)) == 0;
-        tsc_ = rte_rdtsc();
+        if (timed_) {
+            tsc_ = rte_rdtsc();
+        }
         b.has_generated = w_.upstream_generates;
         b.has_punts = w_.upstream_punts;
     }
     // On timed bursts, one TSC read per stage boundary: each stage is
     // charged from the end of the previous one to its own end.
     stage_context ctx(counters_);
-    ctx.now_tsc = tsc_;
+    if (timed_) {
+        ctx.set_now(tsc_);  // read anyway; else a stage reads it if it needs it
+    }
     std::size_t slot = w_.rx_ports.empty() ? 0 : 1;
     for (auto& s : stages_) {
         const uint16_t in = b.count;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 
 #include "pipeline/counters.hpp"
@@ -58,7 +59,20 @@ class stage_context {
   public:
     explicit stage_context(segment_counters& counters) noexcept : counters_(counters) {}
 
-    uint64_t now_tsc = 0;  // TSC read once per burst
+    // The time of this burst (TSC): read when first asked for (most bursts
+    // never need it: a TSC read costs tens of cycles here) or set by the
+    // segment when it read the TSC anyway (timed bursts), or by a test.
+    uint64_t now() noexcept {
+        if (!has_now_) {
+            now_ = rte_rdtsc();
+            has_now_ = true;
+        }
+        return now_;
+    }
+    void set_now(uint64_t tsc) noexcept {
+        now_ = tsc;
+        has_now_ = true;
+    }
 
     void drop(rte_mbuf* m, drop_reason why) noexcept {
         counters_.drops[static_cast<std::size_t>(why)].inc();
@@ -135,6 +149,8 @@ class stage_context {
     }
 
     segment_counters& counters_;
+    uint64_t now_ = 0;
+    bool has_now_ = false;
     std::array<rte_mbuf*, 2 * max_burst> discarded_;  // not zeroed: written before read
     uint16_t n_discarded_ = 0;
     uint32_t consumed_ = 0;

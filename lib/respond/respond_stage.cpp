@@ -172,7 +172,7 @@ bool respond_stage::send_error(rte_mbuf* m, const packet_meta& pm, const fib& f,
         ctx.drop(m, why);
         return false;
     }
-    if (!limiter_.allow(source_hash(pm), ctx.now_tsc)) {
+    if (!limiter_.allow(source_hash(pm), ctx.now())) {
         ctx.count(event::errors_rate_limited);
         ctx.drop(m, why);
         return false;

@@ -482,7 +482,7 @@ class harness {
         b.out_port = out_port;
         b.has_punts = punts;
         const counts before = snapshot(*counters_);
-        ctx_.now_tsc = now;
+        ctx_.set_now(now);
         stage_.process(b, ctx_);
         r.out_port = b.out_port;
         r.has_generated = b.has_generated;
