@@ -92,7 +92,7 @@ struct app_config {
     ring_full_policy ring_full = ring_full_policy::backpressure;
     uint32_t tx_retries = 8;
     uint32_t timing_sample = 16;   // per-stage cycles on 1 burst in N (power of 2), 0 = off
-    bool fuse = true;              // router: parse + route as one stage on one lcore
+    bool fuse = true;              // parse + route / parse + bridge + respond as one stage
     uint32_t lcores_per_lane = 0;  // 0 = auto
     std::vector<std::vector<std::string>> placement;  // empty = auto
 

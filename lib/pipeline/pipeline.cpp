@@ -114,6 +114,18 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
                     ++k;
                     continue;
                 }
+                // parse + bridge + respond fused (bridge mode): the echo
+                // requests it answers itself have no metadata written, which
+                // only the respond stage of the same stage would read.
+                if (options.fuse && name == "parse" && k + 2 < names.size() &&
+                    names[k + 1] == "bridge" && names[k + 2] == "respond") {
+                    stages.push_back(std::make_unique<parse_bridge_respond_stage>(
+                        ports, *p->fibs_, p->slow_.get(), lane, p->options_.responder,
+                        rte_get_tsc_hz()));
+                    generates = true;
+                    k += 2;
+                    continue;
+                }
                 if (name == "rx") {
                     w.rx_ports = rx_ports;
                 } else if (name == "tx") {

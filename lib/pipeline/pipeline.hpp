@@ -30,8 +30,10 @@ struct pipeline_options {
     uint32_t tx_retries = 8;
     uint32_t idle_sleep_us = 0;   // sleep after this many idle polls in a row (0 = spin)
     uint32_t timing_sample = 16;  // time 1 burst in this many per stage (0 = never)
-    // Router: "parse", "route", "respond" in one group run as "parse+route"
-    // and "respond" (parse_route_stage).
+    // Stages that share a group run fused: router "parse", "route",
+    // "respond" as "parse+route" (parse_route_stage) and "respond"; bridge
+    // "parse", "bridge", "respond" as "parse+bridge+respond"
+    // (parse_bridge_respond_stage).
     bool fuse = true;
     responder_settings responder;  // router: whether the respond stage serves router mode
     uint32_t neighbor_max = 4096;  // neighbour table entries per address family

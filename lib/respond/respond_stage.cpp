@@ -13,6 +13,8 @@
 
 #include "packet/meta.hpp"
 #include "packet/checksum.hpp"
+#include "packet/parse_fast.hpp"
+#include "packet/parse_stage.hpp"
 #include "packet/rewrite.hpp"
 #include "respond/build.hpp"
 
@@ -341,11 +343,10 @@ const echo4_signature router_echo4(punt_kind::local);  // router: marked by the 
 // icmp4_echo_reply_in_place would write it, the Ethernet header with two
 // 8-byte moves (eth_src: fib_port::eth_src_ipv4; in_port: where the reply
 // leaves). False (m untouched) otherwise.
-inline bool echo4_reply_fast(rte_mbuf* m, const packet_meta& pm, uint64_t eth_src,
+// l3_len: the IPv4 header's length; total: the packet's (IPv4 total length).
+inline bool echo4_reply_fast(rte_mbuf* m, uint32_t l3_len, uint32_t total, uint64_t eth_src,
                              uint16_t in_port) noexcept {
     constexpr uint32_t l2 = RTE_ETHER_HDR_LEN;  // untagged
-    const uint32_t l3_len = pm.l3_len;
-    const uint32_t total = pm.l3_total;
     if (l2 + total > rte_pktmbuf_data_len(m)) {
         return false;
     }
@@ -371,22 +372,28 @@ inline bool echo4_reply_fast(rte_mbuf* m, const packet_meta& pm, uint64_t eth_sr
 }  // namespace
 
 void respond_stage::process(burst& b, stage_context& ctx) noexcept {
+    process_from(b, 0, ctx);
+}
+
+void respond_stage::process_from(burst& b, uint16_t from, stage_context& ctx) noexcept {
     const fib* f = store_.current();
     if (f == nullptr || (!b.has_punts && (router_ || !f->has_addresses()))) {
         return;
     }
     const uint16_t n = b.count;
     b.port_runs = {};  // replies change egress and the burst's runs
-    uint16_t kept = 0;
+    // The first `from` packets are replies already (the caller sends the
+    // burst back out of its arrival port): kept, generated, counted here.
+    uint16_t kept = from;
     // A burst sent back out of the port it came from (a one-armed
     // appliance) already sends replies the right way: no per-packet egress.
     bool materialized = b.out_port == no_port || b.out_port == b.in_port;
-    uint16_t generated = 0;  // packets of this burst this stage turned into replies
-    uint32_t echo_replies = 0;
+    uint16_t generated = from;  // packets of this burst turned into replies
+    uint32_t echo_replies = from;
     // An untagged, unfragmented IPv4 echo request: marked local by the route
     // stage (router) or not marked yet (bridge: its address is checked here).
     const echo4_signature& echo4_sig = router_ ? router_echo4 : bridge_echo4;
-    uint16_t i = 0;
+    uint16_t i = from;
     if (materialized && b.in_port != no_port && (router_ || !f->local4().empty())) {
         // The ping-flood loop: answers echo requests in place until the first
         // packet that is anything else, which the loop below takes from
@@ -415,7 +422,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
                     break;
                 }
             }
-            if (!echo4_reply_fast(m, pm, eth_src, rx_port)) {
+            if (!echo4_reply_fast(m, pm.l3_len, pm.l3_total, eth_src, rx_port)) {
                 break;
             }
             m->ol_flags |= generated_mask;  // mark_generated
@@ -453,7 +460,8 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
         pm.punt = punt_kind::none;
         // Fast path of a ping flood: its ICMP message in the first segment,
         // checksum right; counted once per burst below.
-        if (echo4 && echo4_reply_fast(m, pm, f->port(pm.in_port).eth_src_ipv4, pm.in_port)) {
+        if (echo4 && echo4_reply_fast(m, pm.l3_len, pm.l3_total, f->port(pm.in_port).eth_src_ipv4,
+                                      pm.in_port)) {
             mark_generated(m);
             ++echo_replies;
             b.pkts[kept++] = m;
@@ -508,6 +516,54 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
     b.all_generated = kept != 0 && generated == kept;  // then TX need not look at the flags
     ctx.reuse_consumed_bulk(echo_replies);
     ctx.count(event::echo_replies, echo_replies);
+}
+
+namespace {
+
+// The fused bridge stage's head: answers in place the echo requests for the
+// appliance's IPv4 addresses at the head of b, whose packets go back out of
+// b.in_port, as process()'s ping-flood loop would after the parse stage.
+// Returns how many; they are flagged generated, not counted yet.
+uint16_t answer_echo4_head(const fib& f, burst& b) noexcept {
+    using namespace parse_detail;
+    const uint16_t rx_port = b.in_port;
+    const uint64_t eth_src = f.port(rx_port).eth_src_ipv4;
+    const uint64_t generated_mask = generated_flag();
+    const uint32_t* const own = f.local4().data();
+    const std::size_t n_own = f.local4().size();
+    uint16_t k = 0;
+    for (; k < b.count; ++k) {
+        rte_mbuf* const m = b.pkts[k];
+        ipv4_fast_fields h;
+        if (!ipv4_fast_check(m, h) || h.proto != proto_icmp || !h.l4_valid ||
+            h.icmp_type != RTE_IP_ICMP_ECHO_REQUEST) {
+            break;
+        }
+        const uint32_t dst = load32(h.ip + 16);
+        std::size_t o = 0;
+        while (o < n_own && own[o] != dst) {
+            ++o;
+        }
+        if (o == n_own || !echo4_reply_fast(m, ipv4_min_len, h.total, eth_src, rx_port)) {
+            break;
+        }
+        m->ol_flags |= generated_mask;  // mark_generated
+    }
+    return k;
+}
+
+}  // namespace
+
+void parse_bridge_respond_stage::process(burst& b, stage_context& ctx) noexcept {
+    const fib* f = store_.current();
+    uint16_t head = 0;
+    if (f != nullptr && !f->local4().empty() && b.in_port < max_ports &&
+        bridge_.peer(b.in_port) == b.in_port) {
+        head = answer_echo4_head(*f, b);
+    }
+    parse_burst(b, head, ctx);
+    bridge_.process(b, ctx);  // one-armed: the whole burst back out of in_port
+    respond_.process_from(b, head, ctx);
 }
 
 }  // namespace dpdk_app

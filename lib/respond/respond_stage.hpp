@@ -11,6 +11,7 @@
 // Errors are rate-limited per lane (global and per-source token buckets).
 #pragma once
 
+#include "forward/bridge.hpp"
 #include "packet/meta.hpp"
 #include "pipeline/stage.hpp"
 #include "respond/rate_limit.hpp"
@@ -18,8 +19,6 @@
 #include "route/fib.hpp"
 
 namespace dpdk_app {
-
-
 
 struct responder_settings {
     bool router = false;
@@ -32,6 +31,10 @@ class respond_stage final : public stage {
                   const responder_settings& settings, uint64_t tsc_hz) noexcept;
     std::string_view name() const noexcept override { return "respond"; }
     void process(burst& b, stage_context& ctx) noexcept override;
+    // process() for a burst whose first `from` packets are echo replies the
+    // caller already made in place (flagged generated, counted): they stay
+    // in front, the rest is handled as process() would.
+    void process_from(burst& b, uint16_t from, stage_context& ctx) noexcept;
 
   private:
     // Each returns true when m stays in the burst (a reply to send, or a
@@ -53,6 +56,31 @@ class respond_stage final : public stage {
     unsigned lane_;
     bool router_;
     error_limiter limiter_;
+};
+
+// Bridge mode's parse, bridge and respond stages fused into one
+// ("parse+bridge+respond"), built when the three run on one lcore (the
+// default placement; pipeline.fuse = false keeps them apart). When the
+// burst goes back out of the port it came from (a one-armed appliance) and
+// the appliance has IPv4 addresses, the echo requests for them at the head
+// of the burst are answered straight from their headers (the parse fast
+// path's checks, ipv4_fast_check, then the responder's own), without
+// writing packet_meta; from the first other packet the rest goes through
+// parse, bridge and respond as with the stages apart. Frames, egress and
+// counters are the same either way (tested).
+class parse_bridge_respond_stage final : public stage {
+  public:
+    parse_bridge_respond_stage(const std::vector<port_plan>& ports, const fib_store& store,
+                               slow_path* sp, unsigned lane, const responder_settings& settings,
+                               uint64_t tsc_hz) noexcept
+        : bridge_(ports), respond_(store, sp, lane, settings, tsc_hz), store_(store) {}
+    std::string_view name() const noexcept override { return "parse+bridge+respond"; }
+    void process(burst& b, stage_context& ctx) noexcept override;
+
+  private:
+    bridge_stage bridge_;
+    respond_stage respond_;
+    const fib_store& store_;
 };
 
 }  // namespace dpdk_app

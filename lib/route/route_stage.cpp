@@ -258,8 +258,10 @@ namespace {
 // The fused stage's fast path: forwards the longest head of b that is
 // untagged IPv4 the parse fast path accepts, with a sane source and
 // destination and TTL > 1, routed via a gateway whose neighbour entry is
-// usable, within the egress MTU. Returns how many packets it forwarded
-// (b.pkts[0..k), rewritten, mbuf->port set); the others are untouched.
+// usable, within the egress MTU. Returns how many packets it forwarded:
+// b.pkts[0..k), rewritten, mbuf->port set, grouped by egress port (each
+// port's packets in order; burst::port_runs when k is the whole burst and
+// it goes to at most two ports). b.pkts[k..) are untouched.
 uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
     using namespace parse_detail;
     const uint16_t n = b.count;

@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 #include <set>
 #include <thread>
 
@@ -18,7 +20,9 @@ namespace {
 struct placement_case {
     const char* name;
     const char* lcores;
-    std::size_t lcores_used;  // distinct lcores running stages
+    std::size_t lcores_used;          // distinct lcores running stages
+    std::vector<std::string> stages;  // expected stage names; empty: not checked
+    bool fuse = true;                 // pipeline.fuse
 };
 
 class BridgePcap : public ::testing::TestWithParam<placement_case> {};
@@ -31,6 +35,10 @@ TEST_P(BridgePcap, HundredThousandFramesComeOutByteIdentical) {
     args.insert(args.end(), {"--vdev=net_pcap0,rx_pcap=" + dir.file("in.pcap") +
                                  ",tx_pcap=" + dir.file("out.pcap"),
                              "--", "--idle-exit", "500", "--stats-json", dir.file("stats.json")});
+    if (!GetParam().fuse) {
+        std::ofstream(dir.file("bridge.toml")) << "[pipeline]\nfuse = false\n";
+        args.insert(args.end(), {"-c", dir.file("bridge.toml")});
+    }
     const run_result r = run_app(args, dir, 120s);
     ASSERT_EQ(r.exit_code, 0) << r.err;
 
@@ -53,20 +61,28 @@ TEST_P(BridgePcap, HundredThousandFramesComeOutByteIdentical) {
     EXPECT_TRUE(stats["final"].get<bool>());
 
     std::set<unsigned> lcores;
+    std::vector<std::string> names;
     for (const auto& s : stats["stages"]) {
         lcores.insert(s["lcore"].get<unsigned>());
+        names.push_back(s["name"]);
         EXPECT_EQ(s["packets_in"], in.size()) << s["name"];
     }
     EXPECT_EQ(lcores.size(), GetParam().lcores_used);
+    if (!GetParam().stages.empty()) {
+        EXPECT_EQ(names, GetParam().stages);
+    }
     EXPECT_NE(r.out.find("forwarded 100000"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Placements, BridgePcap,
-                         ::testing::Values(placement_case{"one_lcore", "-l 0", 1},
-                                           placement_case{"two_lcores", "-l 0-1", 1},
-                                           placement_case{"four_lcores", "--lcores (0-3)@(0-1)",
-                                                          3}),
-                         [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(
+    Placements, BridgePcap,
+    ::testing::Values(
+        placement_case{"one_lcore", "-l 0", 1, {"rx", "parse+bridge+respond", "tx"}},
+        placement_case{"one_lcore_unfused", "-l 0", 1,
+                       {"rx", "parse", "bridge", "respond", "tx"}, false},
+        placement_case{"two_lcores", "-l 0-1", 1, {"rx", "parse+bridge+respond", "tx"}},
+        placement_case{"four_lcores", "--lcores (0-3)@(0-1)", 3, {}}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Bridge, TwoPortsAreCrossConnected) {
     temp_dir dir;

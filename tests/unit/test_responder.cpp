@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -43,6 +44,7 @@
 #include "pipeline/stage.hpp"
 #include "respond/build.hpp"
 #include "respond/rate_limit.hpp"
+#include "packet/parse_stage.hpp"
 #include "respond/respond_stage.hpp"
 #include "respond/slow_path.hpp"
 #include "route/fib.hpp"
@@ -1691,6 +1693,189 @@ TEST_F(responder_stage_test, ping_flood_loop_answers_until_the_first_other_packe
                                {"generated", 4},
                                {"drops.icmp_bad_checksum", 1},
                                {"events.echo_replies", 4}}));
+}
+
+// Bridge mode's fused parse+bridge+respond stage against parse, bridge and
+// respond one after the other, on a one-armed bridge (port 0 peered with
+// itself) with the responder's addresses: random bursts of echo requests
+// for us (the fused stage's fast head) mixed with everything else the
+// responder decides on. Frames, order, egress, generated flags, burst flags
+// and every counter must be the same.
+class fused_bridge_test : public responder_base {
+  protected:
+    struct outcome {
+        std::vector<bytes> frames;
+        std::vector<uint16_t> ports;
+        std::vector<bool> generated;
+        uint16_t out_port = no_port;
+        bool has_generated = false;
+        bool all_generated = false;
+        counts delta;
+    };
+
+    // Each call builds fresh stages (fresh rate limiters) and runs items
+    // through them at TSC time 0.
+    static outcome run(const std::vector<input>& items, bool fused) {
+        const std::vector<port_plan> ports = {port_plan{0, "p0", 0}};
+        const responder_settings settings{false, error_limits{}};
+        auto counters = std::make_unique<segment_counters>();
+        stage_context ctx(*counters);
+        ctx.set_now(0);
+        burst b;
+        for (const input& i : items) {
+            rte_mbuf* m = make_mbuf(i);
+            if (m == nullptr) {
+                continue;
+            }
+            std::memset(static_cast<void*>(meta_of(m)), 0xa5, sizeof(packet_meta));
+            b.pkts[b.count++] = m;
+        }
+        b.in_port = 0;
+        const counts before = snapshot(*counters);
+        if (fused) {
+            parse_bridge_respond_stage s(ports, *shared().store, shared().slow.get(), 0, settings,
+                                         test_hz);
+            s.process(b, ctx);
+        } else {
+            parse_stage p;
+            bridge_stage br(ports);
+            respond_stage r(*shared().store, shared().slow.get(), 0, settings, test_hz);
+            p.process(b, ctx);
+            br.process(b, ctx);
+            r.process(b, ctx);
+        }
+        outcome o;
+        o.out_port = b.out_port;
+        o.has_generated = b.has_generated;
+        o.all_generated = b.all_generated;
+        for (uint16_t k = 0; k < b.count; ++k) {
+            bool chain_ok = false;
+            o.frames.push_back(frame_of(b.pkts[k], chain_ok));
+            EXPECT_TRUE(chain_ok);
+            o.ports.push_back(b.out_port != no_port ? b.out_port : b.pkts[k]->port);
+            o.generated.push_back(is_generated(b.pkts[k]));
+            rte_pktmbuf_free(b.pkts[k]);
+        }
+        ctx.free_discarded();
+        o.delta = minus(snapshot(*counters), before);
+        // Nothing may stay on the slow path's rings between runs.
+        learn_message msg;
+        while (rte_ring_sc_dequeue_elem(shared().slow->learn(0), &msg, sizeof msg) == 0) {
+        }
+        return o;
+    }
+};
+
+TEST_F(fused_bridge_test, matches_parse_bridge_respond_on_random_bursts) {
+    std::mt19937 rng(4792);
+    std::size_t fast_heads = 0;  // rounds that start with an echo request for us
+    for (int round = 0; round < 1500; ++round) {
+        const unsigned n = 1 + rng() % 48;
+        std::vector<input> items;
+        for (unsigned k = 0; k < n; ++k) {
+            const auto size = static_cast<std::size_t>(rng() % 200);
+            ip4_opts o;
+            o.ttl = static_cast<uint8_t>(rng() % 4 == 0 ? rng() % 3 : 64);
+            const unsigned kind = rng() % 4 == 0 ? 1 + rng() % 12 : 0;
+            fast_heads += k == 0 && kind == 0;
+            switch (kind) {
+                case 0:  // an echo request for us: the fast head
+                    items.push_back(in(frame4(echo4(peer4, our4, payload(size), o))));
+                    break;
+                case 11:  // an echo reply for us
+                    items.push_back(in(frame4(ip4(peer4, our4, p_icmp,
+                                                  icmp4(0, 0, 0x4d2'0007, payload(size)), o))));
+                    break;
+                case 1:  // bad ICMP checksum
+                    items.push_back(in(frame4(echo4(peer4, our4, payload(size), o, true))));
+                    break;
+                case 2:  // for someone else: bridged
+                    items.push_back(in(frame4(echo4(peer4, dest4, payload(size), o))));
+                    break;
+                case 3:  // to an address of the subnet we do not own
+                    items.push_back(in(frame4(echo4(peer4, unowned4, payload(size), o))));
+                    break;
+                case 4: {  // chained at an odd offset
+                    input i = in(frame4(echo4(peer4, our4, payload(size + 40), o)));
+                    i.segments = {14 + 20 + 3};
+                    items.push_back(i);
+                    break;
+                }
+                case 5:  // UDP to us: port unreachable (rate-limited)
+                    items.push_back(in(frame4(udp4(peer4, our4, 1000, 9, payload(size)))));
+                    break;
+                case 6:  // ARP request for us
+                    items.push_back(in(arp_frame(1, peer_mac, peer4, our4)));
+                    break;
+                case 7:  // IPv6 echo for us
+                    items.push_back(in(frame6(echo6(peer6, our6, payload(size)))));
+                    break;
+                case 8:  // a fragment for us
+                    o.frag = 0x2000;
+                    items.push_back(in(frame4(echo4(peer4, our4, payload(size), o))));
+                    break;
+                case 9: {  // malformed
+                    const auto corpus = corpus::malformed_corpus();
+                    items.push_back(in(corpus[rng() % corpus.size()].frame));
+                    break;
+                }
+                default:  // padded to 60 bytes
+                    items.push_back(in(padded(frame4(echo4(peer4, our4, payload(rng() % 10))))));
+            }
+        }
+        const outcome want = run(items, false);
+        const outcome got = run(items, true);
+        ASSERT_EQ(got.frames.size(), want.frames.size()) << "round " << round;
+        for (std::size_t k = 0; k < want.frames.size(); ++k) {
+            ASSERT_EQ(got.frames[k], want.frames[k]) << "round " << round << " packet " << k;
+        }
+        ASSERT_EQ(got.ports, want.ports) << "round " << round;
+        ASSERT_EQ(got.generated, want.generated) << "round " << round;
+        ASSERT_EQ(got.out_port, want.out_port) << "round " << round;
+        ASSERT_EQ(got.has_generated, want.has_generated) << "round " << round;
+        ASSERT_EQ(got.all_generated, want.all_generated) << "round " << round;
+        ASSERT_EQ(got.delta, want.delta) << "round " << round;
+    }
+    EXPECT_GT(fast_heads, 500u);
+}
+
+// The fused stage answers the head itself: the replies' metadata area is
+// not written, and the counters move as the ping-flood loop moves them.
+TEST_F(fused_bridge_test, answers_echo_requests_without_writing_metadata) {
+    std::vector<input> items;
+    for (int k = 0; k < 8; ++k) {
+        items.push_back(in(frame4(echo4(peer4, our4, payload(18)))));
+    }
+    const std::vector<port_plan> ports = {port_plan{0, "p0", 0}};
+    auto counters = std::make_unique<segment_counters>();
+    stage_context ctx(*counters);
+    burst b;
+    for (const input& i : items) {
+        rte_mbuf* m = make_mbuf(i);
+        ASSERT_NE(m, nullptr);
+        std::memset(static_cast<void*>(meta_of(m)), 0xa5, sizeof(packet_meta));
+        b.pkts[b.count++] = m;
+    }
+    b.in_port = 0;
+    parse_bridge_respond_stage s(ports, *shared().store, shared().slow.get(), 0,
+                                 responder_settings{}, test_hz);
+    EXPECT_EQ(s.name(), "parse+bridge+respond");
+    s.process(b, ctx);
+    ASSERT_EQ(b.count, 8);
+    EXPECT_TRUE(b.all_generated);
+    EXPECT_EQ(b.out_port, 0);
+    for (uint16_t k = 0; k < b.count; ++k) {
+        const auto* meta = reinterpret_cast<const uint8_t*>(meta_of(b.pkts[k]));
+        EXPECT_TRUE(std::all_of(meta, meta + sizeof(packet_meta),
+                                [](uint8_t v) { return v == 0xa5; }))
+            << "packet " << k << ": metadata written";
+        EXPECT_EQ(rte_pktmbuf_mtod(b.pkts[k], const uint8_t*)[34], 0) << "an echo reply";
+        rte_pktmbuf_free(b.pkts[k]);
+    }
+    ctx.free_discarded();
+    EXPECT_EQ(counters->consumed.get(), 8u);
+    EXPECT_EQ(counters->generated.get(), 8u);
+    EXPECT_EQ(counters->events[static_cast<std::size_t>(event::echo_replies)].get(), 8u);
 }
 
 // ---- 3: rate limiting --------------------------------------------------------------
