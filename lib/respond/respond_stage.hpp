@@ -32,8 +32,10 @@ class respond_stage final : public stage {
     std::string_view name() const noexcept override { return "respond"; }
     void process(burst& b, stage_context& ctx) noexcept override;
     // process() for a burst whose first `from` packets are echo replies the
-    // caller already made in place (flagged generated, counted): they stay
-    // in front, the rest is handled as process() would.
+    // caller already made in place and flagged generated (not counted yet):
+    // they stay in front and are counted with this call's own replies; the
+    // rest is handled as process() would. The burst must go back out of
+    // its arrival port when from > 0.
     void process_from(burst& b, uint16_t from, stage_context& ctx) noexcept;
 
   private:
