@@ -32,30 +32,12 @@ constexpr uint8_t proto_icmpv6 = 58;
 constexpr uint8_t proto_no_next = 59;
 constexpr uint8_t proto_dst_opts = 60;
 
-
 // len bytes at off: a pointer into the mbuf when they lie in the first
 // segment, else a copy in buf. The caller checked off + len <= pkt_len, so
 // nullptr means a broken chain (segment lengths short of pkt_len).
 inline const uint8_t* bytes_at(const rte_mbuf* m, uint32_t off, uint32_t len,
                                uint8_t* buf) noexcept {
     return static_cast<const uint8_t*>(rte_pktmbuf_read(m, off, len, buf));
-}
-
-// RFC 1071: the one's complement sum over a correct header is 0xFFFF. It
-// may be summed in 32-bit words and folded, in either byte order. len is a
-// multiple of 4 (IHL * 4).
-inline bool ipv4_checksum_ok(const uint8_t* hdr, uint32_t len) noexcept {
-    uint64_t sum = 0;
-    for (uint32_t i = 0; i < len; i += 4) {
-        uint32_t w;
-        std::memcpy(&w, hdr + i, sizeof w);
-        sum += w;
-    }
-    sum = (sum & 0xffffffff) + (sum >> 32);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return sum == 0xffff;
 }
 
 // L4 header at off, l4_bytes long (IP padding excluded). partial: a first
@@ -148,7 +130,7 @@ std::optional<drop_reason> parse_ipv4(const rte_mbuf* m, uint32_t off, uint32_t 
         case RTE_MBUF_F_RX_IP_CKSUM_BAD:
             return drop_reason::ipv4_bad_checksum;
         case RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN:
-            if (!ipv4_checksum_ok(ip, hdr_len)) {
+            if (!ones_complement_ok(ip, hdr_len)) {  // RFC 1071: sums to 0xFFFF
                 return drop_reason::ipv4_bad_checksum;
             }
             break;
@@ -274,10 +256,6 @@ std::optional<drop_reason> parse_ipv6(const rte_mbuf* m, uint32_t off, uint32_t 
     }
     return parse_l4(m, off + pos, end - pos, proto_icmpv6, partial, meta);
 }
-
-}  // namespace
-
-namespace {
 
 static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "the metadata words below are little endian");
 static_assert(offsetof(packet_meta, in_port) == 0 && offsetof(packet_meta, l3_total) == 6 &&
