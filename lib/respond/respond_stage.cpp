@@ -337,17 +337,6 @@ class echo4_signature {
 const echo4_signature bridge_echo4(punt_kind::none);   // bridge: not marked yet
 const echo4_signature router_echo4(punt_kind::local);  // router: marked by the route stage
 
-// fib::owns4 over the address list held in locals by the ping-flood loops
-// (the byte stores into the frames may alias the fib's members).
-inline bool owns4_in(const uint32_t* own, std::size_t n_own, uint32_t ip) noexcept {
-    for (std::size_t k = 0; k < n_own; ++k) {
-        if (own[k] == ip) {
-            return true;
-        }
-    }
-    return false;
-}
-
 // The ping-flood fast path: an untagged, unfragmented IPv4 echo request
 // (the caller checked the metadata) whose ICMP message lies in the first
 // segment with a right checksum becomes its reply in place, as
@@ -416,11 +405,22 @@ void respond_stage::process_from(burst& b, uint16_t from, stage_context& ctx) no
         const bool router = router_;
         const uint32_t* const own = f->local4().data();
         const std::size_t n_own = f->local4().size();
+        const uint32_t own0 = router ? 0 : own[0];  // (a bridge here has an IPv4 address)
         for (; i < n; ++i) {
             rte_mbuf* m = b.pkts[i];
             packet_meta& pm = *meta_of(m);
-            if (!echo4_sig.matches(pm) || (!router && !owns4_in(own, n_own, meta_dst_ipv4(pm)))) {
+            if (!echo4_sig.matches(pm)) {
                 break;
+            }
+            if (!router && meta_dst_ipv4(pm) != own0) {
+                const uint32_t dst = meta_dst_ipv4(pm);
+                std::size_t k = 1;
+                while (k < n_own && own[k] != dst) {
+                    ++k;
+                }
+                if (k == n_own) {
+                    break;
+                }
             }
             if (!echo4_reply_fast(m, pm.l3_len, pm.l3_total, eth_src, rx_port)) {
                 break;
@@ -539,8 +539,12 @@ uint16_t answer_echo4_head(const fib& f, burst& b) noexcept {
             h.icmp_type != RTE_IP_ICMP_ECHO_REQUEST) {
             break;
         }
-        if (!owns4_in(own, n_own, load32(h.ip + 16)) ||
-            !echo4_reply_fast(m, ipv4_min_len, h.total, eth_src, rx_port)) {
+        const uint32_t dst = load32(h.ip + 16);
+        std::size_t o = 0;
+        while (o < n_own && own[o] != dst) {
+            ++o;
+        }
+        if (o == n_own || !echo4_reply_fast(m, ipv4_min_len, h.total, eth_src, rx_port)) {
             break;
         }
         m->ol_flags |= generated_mask;  // mark_generated
