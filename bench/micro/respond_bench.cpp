@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 
 #include "common.hpp"
+#include "frame_burst.hpp"
 #include "io/port.hpp"
 #include "packet/meta.hpp"
 #include "packet/parse.hpp"
@@ -28,19 +29,10 @@
 namespace dpdk_app_bench {
 namespace {
 
-constexpr unsigned frame_len = 64;  // 60 bytes of frame, copied as 8 words
-
-rte_mempool* meta_pool() {
-    static rte_mempool* pool = dpdk_app::create_mbuf_pool(
-        "bench_meta", 1023, 0, dpdk_app::packet_meta_priv_size, RTE_MBUF_DEFAULT_BUF_SIZE,
-        static_cast<int>(rte_socket_id()));
-    return pool;
-}
-
 // 02:00:00:00:00:02 / 192.0.2.2 -> 02:00:00:00:00:01 / 192.0.2.1, ICMP echo
 // request id 7, sequence seq, 18 bytes of payload: 60 bytes in all.
-std::array<uint8_t, frame_len> echo_request(uint16_t seq) {
-    std::array<uint8_t, frame_len> f{};
+bench_frame echo_request(uint16_t seq) {
+    bench_frame f{};
     auto* eth = reinterpret_cast<rte_ether_hdr*>(f.data());
     eth->dst_addr = {{2, 0, 0, 0, 0, 1}};
     eth->src_addr = {{2, 0, 0, 0, 0, 2}};
@@ -63,46 +55,23 @@ std::array<uint8_t, frame_len> echo_request(uint16_t seq) {
     return f;
 }
 
-struct echo_burst {
-    std::vector<std::array<uint8_t, frame_len>> frames;
-    std::array<rte_mbuf*, dpdk_app::max_burst> pkts{};
-    unsigned n = 0;
-    bool ok = false;
+// count echo requests in mbufs, their metadata parsed (ok: all accepted).
+struct echo_burst : frame_burst {
+    explicit echo_burst(unsigned count) : frame_burst(requests(count)) {
+        for (unsigned i = 0; ok && i < n; ++i) {
+            parsed = parsed && !dpdk_app::parse_packet(pkts[i], *dpdk_app::meta_of(pkts[i]));
+        }
+        parsed = parsed && ok;
+    }
+    bool parsed = true;
 
-    explicit echo_burst(unsigned count) : n(count) {
-        rte_mempool* pool = meta_pool();
-        if (pool == nullptr || rte_pktmbuf_alloc_bulk(pool, pkts.data(), n) != 0) {
-            return;
+  private:
+    static std::vector<bench_frame> requests(unsigned count) {
+        std::vector<bench_frame> f;
+        for (unsigned i = 0; i < count; ++i) {
+            f.push_back(echo_request(static_cast<uint16_t>(i)));
         }
-        for (unsigned i = 0; i < n; ++i) {
-            frames.push_back(echo_request(static_cast<uint16_t>(i)));
-            std::memcpy(rte_pktmbuf_mtod(pkts[i], void*), frames[i].data(), frame_len);
-            pkts[i]->data_len = 60;
-            pkts[i]->pkt_len = 60;
-            pkts[i]->port = 0;
-            if (dpdk_app::parse_packet(pkts[i], *dpdk_app::meta_of(pkts[i]))) {
-                return;  // a request the parser rejects: nothing to measure
-            }
-        }
-        ok = true;
-    }
-    ~echo_burst() {
-        if (ok || !frames.empty()) {
-            rte_pktmbuf_free_bulk(pkts.data(), n);
-        }
-    }
-    // Writes the requests back into the mbufs, 8 bytes at a time.
-    void restore(dpdk_app::burst& b) const noexcept {
-        for (unsigned i = 0; i < n; ++i) {
-            auto* dst = rte_pktmbuf_mtod(pkts[i], uint64_t*);
-            const auto* src = reinterpret_cast<const uint64_t*>(frames[i].data());
-            for (unsigned w = 0; w < frame_len / 8; ++w) {
-                dst[w] = src[w];
-                benchmark::ClobberMemory();  // 8-byte stores, no vector copy
-            }
-            b.pkts[i] = pkts[i];
-        }
-        b.count = static_cast<uint16_t>(n);
+        return f;
     }
 };
 
@@ -116,7 +85,7 @@ std::map<std::string, dpdk_app::fib_port> one_interface() {
 
 void BM_respond_restore_only(benchmark::State& state) {
     echo_burst e(static_cast<unsigned>(state.range(0)));
-    if (!e.ok) {
+    if (!e.parsed) {
         state.SkipWithError("cannot build the echo burst");
         return;
     }
@@ -139,7 +108,7 @@ void respond_echo4(benchmark::State& state, uint16_t out_port) {
     echo_burst e(static_cast<unsigned>(state.range(0)));
     std::string error;
     auto sp = dpdk_app::slow_path::create(1, 64, error);
-    if (!e.ok || !sp) {
+    if (!e.parsed || !sp) {
         state.SkipWithError(("set-up failed: " + error).c_str());
         return;
     }

@@ -18,6 +18,7 @@
 #include <rte_udp.h>
 
 #include "common.hpp"
+#include "frame_burst.hpp"
 #include "config/config.hpp"
 #include "io/port.hpp"
 #include "packet/meta.hpp"
@@ -31,19 +32,10 @@
 namespace dpdk_app_bench {
 namespace {
 
-constexpr unsigned frame_len = 64;  // 60 bytes of frame, copied as 8 words
-
-rte_mempool* route_pool() {
-    static rte_mempool* pool = dpdk_app::create_mbuf_pool(
-        "bench_route", 1023, 0, dpdk_app::packet_meta_priv_size, RTE_MBUF_DEFAULT_BUF_SIZE,
-        static_cast<int>(rte_socket_id()));
-    return pool;
-}
-
 // 192.0.2.10 -> 198.18.(i % 2).i UDP 1024 -> 1024, 18 bytes of payload, TTL
 // 64: what router_replay.sh sends.
-std::array<uint8_t, frame_len> udp_frame(unsigned i) {
-    std::array<uint8_t, frame_len> f{};
+bench_frame udp_frame(unsigned i) {
+    bench_frame f{};
     auto* eth = reinterpret_cast<rte_ether_hdr*>(f.data());
     eth->dst_addr = {{2, 0, 0, 0, 0, 1}};
     eth->src_addr = {{2, 0, 0, 0, 0, 2}};
@@ -65,47 +57,13 @@ std::array<uint8_t, frame_len> udp_frame(unsigned i) {
     return f;
 }
 
-struct udp_burst {
-    std::vector<std::array<uint8_t, frame_len>> frames;
-    std::array<rte_mbuf*, dpdk_app::max_burst> pkts{};
-    unsigned n = 0;
-    bool ok = false;
-
-    explicit udp_burst(unsigned count) : n(count) {
-        rte_mempool* pool = route_pool();
-        if (pool == nullptr || rte_pktmbuf_alloc_bulk(pool, pkts.data(), n) != 0) {
-            return;
-        }
-        for (unsigned i = 0; i < n; ++i) {
-            frames.push_back(udp_frame(i));
-            pkts[i]->data_len = 60;
-            pkts[i]->pkt_len = 60;
-        }
-        ok = true;
+std::vector<bench_frame> udp_frames(unsigned count) {
+    std::vector<bench_frame> f;
+    for (unsigned i = 0; i < count; ++i) {
+        f.push_back(udp_frame(i));
     }
-    ~udp_burst() {
-        if (ok) {
-            rte_pktmbuf_free_bulk(pkts.data(), n);
-        }
-    }
-    // Writes the frames back into the mbufs, 8 bytes at a time, arrived on
-    // port 0.
-    void restore(dpdk_app::burst& b) const noexcept {
-        for (unsigned i = 0; i < n; ++i) {
-            auto* dst = rte_pktmbuf_mtod(pkts[i], uint64_t*);
-            const auto* src = reinterpret_cast<const uint64_t*>(frames[i].data());
-            for (unsigned w = 0; w < frame_len / 8; ++w) {
-                dst[w] = src[w];
-                benchmark::ClobberMemory();  // 8-byte stores, no vector copy
-            }
-            pkts[i]->port = 0;
-            b.pkts[i] = pkts[i];
-        }
-        b.count = static_cast<uint16_t>(n);
-        b.in_port = 0;
-        b.out_port = dpdk_app::no_port;
-    }
-};
+    return f;
+}
 
 // The replay's router: 198.18.0.0/24 via a neighbour on port 0,
 // 198.18.1.0/24 via one on port 1, with their static neighbours.
@@ -165,7 +123,7 @@ struct router_tables {
 };
 
 void BM_route_restore_only(benchmark::State& state) {
-    udp_burst u(static_cast<unsigned>(state.range(0)));
+    frame_burst u(udp_frames(static_cast<unsigned>(state.range(0))));
     if (!u.ok) {
         state.SkipWithError("cannot build the burst");
         return;
@@ -184,7 +142,7 @@ BENCHMARK(BM_route_restore_only)->Arg(32);
 
 // fused: one parse_route_stage; else parse_stage then route_stage.
 void route_burst_bench(benchmark::State& state, bool fused) {
-    udp_burst u(static_cast<unsigned>(state.range(0)));
+    frame_burst u(udp_frames(static_cast<unsigned>(state.range(0))));
     router_tables tables;
     if (!u.ok || !tables.store) {
         state.SkipWithError(("set-up failed: " + tables.error).c_str());
@@ -203,6 +161,8 @@ void route_burst_bench(benchmark::State& state, bool fused) {
     const tsc_timer t;
     for (auto _ : state) {
         u.restore(b);
+        b.in_port = 0;  // as RX leaves a burst
+        b.out_port = dpdk_app::no_port;
         dpdk_app::stage_context ctx(*counters);
         for (auto& s : stages) {
             s->process(b, ctx);
