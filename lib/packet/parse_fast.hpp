@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include <rte_byteorder.h>
 #include <rte_mbuf.h>
 
+#include "packet/byteorder.hpp"
 #include "packet/checksum.hpp"
 
 namespace dpdk_app::parse_detail {
@@ -30,7 +30,7 @@ inline constexpr uint16_t ipv4_offset_mask = 0x1fff;
 inline uint16_t load_be16(const uint8_t* p) noexcept {
     uint16_t v;
     std::memcpy(&v, p, sizeof v);
-    return rte_be_to_cpu_16(v);
+    return swap_be16(v);
 }
 
 inline uint32_t load32(const uint8_t* p) noexcept {

@@ -6,6 +6,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 
+#include "packet/byteorder.hpp"
 #include "packet/meta.hpp"
 #include "packet/parse_fast.hpp"
 #include "packet/parse_stage.hpp"
@@ -77,8 +78,8 @@ void route_burst(const fib* f, burst& b, uint16_t from, stage_context& ctx) noex
             continue;
         }
         if (pm.l3 == l3_kind::ipv4) {
-            const uint32_t src = rte_be_to_cpu_32(meta_src_ipv4(pm));
-            const uint32_t dst = rte_be_to_cpu_32(meta_dst_ipv4(pm));
+            const uint32_t src = swap_be32(meta_src_ipv4(pm));
+            const uint32_t dst = swap_be32(meta_dst_ipv4(pm));
             if (martian_source4(src)) {
                 verdict[i] = drop_reason::martian_source;
             } else if (martian_destination4(dst)) {
@@ -276,8 +277,8 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
         if (!ipv4_fast_check(m, h)) {
             break;
         }
-        const uint32_t src = rte_be_to_cpu_32(load32(h.ip + 12));
-        const uint32_t d = rte_be_to_cpu_32(load32(h.ip + 16));
+        const uint32_t src = swap_be32(load32(h.ip + 12));
+        const uint32_t d = swap_be32(load32(h.ip + 16));
         if (h.ip[8] <= 1 || martian_source4(src) || martian_destination4(d)) {
             break;
         }
