@@ -287,6 +287,7 @@ run_report make_report(const run_context& rc, bool final) {
         pr.peer = p.peer;
         pr.rx = r.pipe.port_rx[p.port_id];
         pr.tx = r.pipe.port_tx[p.port_id];
+        pr.rx_polls = r.pipe.port_rx_polls[p.port_id];
         rte_eth_stats es{};
         if (rte_eth_stats_get(p.port_id, &es) == 0) {
             pr.ipackets = es.ipackets;
@@ -555,6 +556,7 @@ int run(int argc, char** argv) {
         po.ring_full = rc.config.ring_full;
         po.tx_retries = rc.config.tx_retries;
         po.timing_sample = rc.config.timing_sample;
+        po.idle_rx_backoff = rc.config.idle_rx_backoff;
         po.fuse = rc.config.fuse;
         po.responder.router = rc.config.mode == forwarding_mode::router;
         po.responder.limits.rate = rc.config.responder.error_rate;

@@ -42,6 +42,8 @@ MEM=2048
 START_TIMEOUT=600
 HUGE=0
 KEEP=0
+BACKOFF=""
+BURST=""
 
 # The benchmark network: port 0 (net_pcap0) receives the capture; 198.18.0.0/24
 # leaves through port 0 again, 198.18.1.0/24 and the generated routes through
@@ -78,6 +80,11 @@ usage: $0 [options]
   --start-timeout S  longest wait for a process to start forwarding (default
                      $START_TIMEOUT; loading 1M routes takes minutes on a
                      small VM)
+  --idle-rx-backoff N  dpdk-app dataplane.idle_rx_backoff (default: the
+                     app's, 8; 1 polls the idle port 1 on every round, as
+                     l3fwd does)
+  --burst N          dpdk-app dataplane.burst_size (default: the app's, 32,
+                     l3fwd's MAX_PKT_BURST)
   --app PATH         dpdk-app binary (default build/app/dpdk-app)
   --l3fwd PATH       use this l3fwd binary instead of building one (it must
                      carry the same patches, see build_l3fwd in this script)
@@ -98,6 +105,8 @@ while [[ $# -gt 0 ]]; do
         --mem) MEM=$2; shift 2 ;;
         --start-timeout) START_TIMEOUT=$2; shift 2 ;;
         --hugepages) HUGE=1; shift ;;
+        --idle-rx-backoff) BACKOFF=$2; shift 2 ;;
+        --burst) BURST=$2; shift 2 ;;
         --app) APP=$2; shift 2 ;;
         --l3fwd) L3FWD=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
@@ -121,6 +130,8 @@ case "$L3FWD_ROUTES" in builtin | same) ;; *) die "--l3fwd-routes must be builti
 is_int_min "$MBUFS" 1023 || die "--mbufs must be an integer >= 1023"
 is_int_min "$MEM" 256 || die "--mem must be an integer >= 256 (MB)"
 is_int_min "$START_TIMEOUT" 10 || die "--start-timeout must be >= 10 s"
+[[ -z $BACKOFF ]] || is_int_min "$BACKOFF" 1 || die "--idle-rx-backoff must be a positive integer"
+[[ -z $BURST ]] || is_int_min "$BURST" 1 || die "--burst must be a positive integer"
 [[ -x $PY ]] || die "$PY not found"
 [[ -f $TOOL ]] || die "$TOOL not found"
 [[ -x $APP ]] || die "dpdk-app not found at $APP (build it: meson setup build && ninja -C build)"
@@ -211,6 +222,8 @@ cat >"$TMP/router.toml" <<EOF
 # plus $ROUTES routes through port 1 from routes.txt.
 [dataplane]
 mode = "router"
+${BACKOFF:+idle_rx_backoff = $BACKOFF}
+${BURST:+burst_size = $BURST}
 
 [mempool]
 mbufs = $MBUFS
@@ -385,6 +398,7 @@ printf 'software    %s, l3fwd from %s, git %s\n' \
     "$("$APP" -- --version 2>/dev/null | head -n1)" "$(pkg-config --modversion libdpdk 2>/dev/null || echo '?')" "$GIT"
 printf 'setup       net_pcap infinite_rx %s frames, %s, warm-up %ss, interval %ss, %s pair(s)\n' \
     "$FRAMES" "${EAL_MEM[*]}" "$WARMUP" "$INTERVAL" "$PAIRS"
+printf 'dpdk-app    idle_rx_backoff %s, burst_size %s\n' "${BACKOFF:-default (8)}" "${BURST:-default (32)}"
 printf 'l3fwd -L    Mpps  median %-8s runs: %s  (%s routes)\n' "$L3_MED" "$(fmt_runs "${L3[@]}")" "$L3FWD_ROUTES"
 printf 'dpdk-app    Mpps  median %-8s runs: %s  (%s routes + 2)\n' "$DA_MED" "$(fmt_runs "${DA[@]}")" "$ROUTES"
 printf 'ratio dpdk-app/l3fwd      %s\n' "$R"

@@ -222,6 +222,11 @@ void read_dataplane(table_reader& top, app_config& c, error_sink& errors) {
             position_of(*t->get("validate")),
             "dataplane.validate = false is for bridge mode only: routing needs parsed headers");
     }
+    r.integer("idle_rx_backoff", c.idle_rx_backoff, 1, 64);
+    if (const toml::node* n = t->get("idle_rx_backoff"); n && !is_power_of_two(c.idle_rx_backoff)) {
+        errors.add(position_of(*n), "dataplane.idle_rx_backoff: expected a power of two, got " +
+                                        std::to_string(c.idle_rx_backoff));
+    }
     if (const toml::node* n = r.node("idle_sleep_us")) {
         if (auto s = n->value_exact<std::string>(); s && *s == "auto") {
             c.idle_sleep_auto = true;

@@ -86,6 +86,7 @@ struct app_config {
     uint16_t burst_size = 32;  // packets per RX burst, 1..64
     bool validate = true;      // parse and validate every frame (bridge may turn it off)
     uint32_t idle_sleep_us = 0;
+    uint32_t idle_rx_backoff = 8;  // an idle RX port is polled 1 visit in N (power of 2)
     bool idle_sleep_auto = true;  // sleep only when lcores share a CPU
 
     uint32_t ring_size = 1024;  // entries of each inter-lcore ring (power of two)

@@ -48,6 +48,7 @@ std::string to_json(const run_report& r) {
             .field("peer", unsigned{port.peer})
             .field("rx", port.rx)
             .field("tx", port.tx)
+            .field("rx_polls", port.rx_polls)
             .field("ipackets", port.ipackets)
             .field("opackets", port.opackets)
             .field("ibytes", port.ibytes)

@@ -15,6 +15,7 @@ struct port_report {
     uint16_t peer = 0;
     uint64_t rx = 0;  // packets the pipeline took from this port
     uint64_t tx = 0;  // packets the pipeline handed to this port
+    uint64_t rx_polls = 0;  // RX polls of this port by the pipeline, empty ones too
     // From the driver (rte_eth_stats).
     uint64_t ipackets = 0, opackets = 0, ibytes = 0, obytes = 0;
     uint64_t imissed = 0, ierrors = 0, oerrors = 0, rx_nombuf = 0;

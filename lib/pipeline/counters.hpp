@@ -55,6 +55,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) segment_counters {
     counter events[event_count];
     counter port_rx[max_ports];
     counter port_tx[max_ports];
+    counter port_rx_polls[max_ports];  // RX polls of each port (empty ones too)
     counter held;  // packets held in this segment's pending output right now
     stage_counters stages[max_stages_per_segment];
 };

@@ -91,6 +91,7 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
             w.ring_full = options.ring_full;
             w.tx_retries = options.tx_retries;
             w.idle_sleep_us = options.idle_sleep_us;
+            w.idle_rx_backoff = options.idle_rx_backoff;
             w.stop_rx = &p->stop_rx_;
             w.qsbr = p->qsbr_;
             w.timing_sample = options.timing_sample;
@@ -281,6 +282,7 @@ pipeline_stats pipeline::stats() const {
         for (std::size_t port = 0; port < max_ports; ++port) {
             st.port_rx[port] += c.port_rx[port].get();
             st.port_tx[port] += c.port_tx[port].get();
+            st.port_rx_polls[port] += c.port_rx_polls[port].get();
         }
         const auto& names = s->stage_names();
         for (std::size_t i = 0; i < names.size(); ++i) {

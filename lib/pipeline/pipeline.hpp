@@ -29,6 +29,7 @@ struct pipeline_options {
     ring_full_policy ring_full = ring_full_policy::backpressure;
     uint32_t tx_retries = 8;
     uint32_t idle_sleep_us = 0;   // sleep after this many idle polls in a row (0 = spin)
+    uint32_t idle_rx_backoff = 8;  // segment::wiring::idle_rx_backoff
     uint32_t timing_sample = 16;  // time 1 burst in this many per stage (0 = never)
     // Stages that share a group run fused: router "parse", "route",
     // "respond" as "parse+route" (parse_route_stage) and "respond"; bridge
@@ -62,6 +63,7 @@ struct pipeline_stats {
     std::array<uint64_t, event_count> events{};
     std::array<uint64_t, max_ports> port_rx{};
     std::array<uint64_t, max_ports> port_tx{};
+    std::array<uint64_t, max_ports> port_rx_polls{};
     std::vector<stage_stats> stages;
 
     // Drops of received packets (the drops by reason, less generated_dropped).

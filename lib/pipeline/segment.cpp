@@ -44,15 +44,35 @@ void segment::charge(std::size_t slot, uint16_t in) noexcept {
     tsc_ = now;
 }
 
-uint16_t segment::receive(burst& b) noexcept {
-    const uint16_t port = w_.rx_ports[next_rx_];
-    if (++next_rx_ == w_.rx_ports.size()) {
-        next_rx_ = 0;
+std::size_t segment::next_rx_index() noexcept {
+    const std::size_t n = w_.rx_ports.size();
+    std::size_t i = next_rx_;
+    if (n > 1 && w_.idle_rx_backoff > 1) {
+        // Terminates: each pass over a backed-off port counts a visit, and
+        // one visit in idle_rx_backoff polls it.
+        while (rx_empty_[i] >= idle_rx_polls &&
+               (rx_skipped_[i]++ & (w_.idle_rx_backoff - 1)) != 0) {
+            i = i + 1 == n ? 0 : i + 1;
+        }
     }
+    next_rx_ = i + 1 == n ? 0 : i + 1;
+    return i;
+}
+
+uint16_t segment::receive(burst& b) noexcept {
+    const std::size_t index = next_rx_index();
+    const uint16_t port = w_.rx_ports[index];
     timed_ = w_.timing_sample != 0 && (burst_seq_ & (w_.timing_sample - 1)) == 0;
     const uint64_t t0 = timed_ ? rte_rdtsc() : 0;
     b.count = rte_eth_rx_burst(port, static_cast<uint16_t>(w_.lane), b.pkts.data(), w_.burst_size);
     b.in_port = port;
+    counters_.port_rx_polls[port].inc();
+    if (b.count == 0) {
+        rx_empty_[index] = static_cast<uint16_t>(rx_empty_[index] + (rx_empty_[index] < UINT16_MAX));
+    } else {
+        rx_empty_[index] = 0;
+        rx_skipped_[index] = 0;
+    }
     if (b.count > 0) {
         ++burst_seq_;
         counters_.rx.add(b.count);

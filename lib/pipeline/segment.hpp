@@ -21,6 +21,9 @@ namespace dpdk_app {
 class segment {
   public:
     enum class step_result { worked, idle, finished };
+    // Empty polls in a row after which an RX port is backed off
+    // (wiring::idle_rx_backoff).
+    static constexpr uint16_t idle_rx_polls = 16;
 
     struct wiring {
         unsigned lane = 0;
@@ -41,6 +44,11 @@ class segment {
         ring_full_policy ring_full = ring_full_policy::backpressure;
         uint32_t tx_retries = 8;
         uint32_t idle_sleep_us = 0;
+        // An RX port that came back empty on idle_rx_polls polls in a row is
+        // then polled on one visit in idle_rx_backoff (a power of two; 1 =
+        // every visit) until a poll returns packets again: the busy ports
+        // of a segment are not slowed by empty polls of idle ones.
+        uint32_t idle_rx_backoff = 8;
         const std::atomic<bool>* stop_rx = nullptr;
         rte_rcu_qsbr* qsbr = nullptr;  // readers of published tables report here
         uint32_t timing_sample = 16;   // time 1 burst in this many (power of 2); 0 = never
@@ -64,6 +72,8 @@ class segment {
 
   private:
     step_result step_once() noexcept;
+    // The index in rx_ports of the port to poll next (idle ports backed off).
+    std::size_t next_rx_index() noexcept;
     uint16_t receive(burst& b) noexcept;
     void transmit(burst& b, stage_context& ctx) noexcept;
     // Sends what the control thread injected (TX segments).
@@ -80,6 +90,10 @@ class segment {
     segment_counters counters_;
     std::atomic<bool> done_{false};
     std::size_t next_rx_ = 0;
+    // Per RX port index: empty polls in a row (saturating) and visits while
+    // backed off.
+    std::array<uint16_t, max_ports> rx_empty_{};
+    std::array<uint16_t, max_ports> rx_skipped_{};
     uint64_t tsc_ = 0;  // end of the last timed step of the current burst
     uint64_t burst_seq_ = 0;
     std::array<bool, max_ports> tx_ok_{};  // from wiring::tx_ports, checked once per run

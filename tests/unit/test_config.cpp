@@ -31,6 +31,7 @@ TEST(config_defaults, embedded_default_parses_to_the_documented_defaults) {
     EXPECT_EQ(c.mode, forwarding_mode::bridge);
     EXPECT_EQ(c.lanes, 1);
     EXPECT_EQ(c.burst_size, 32);
+    EXPECT_EQ(c.idle_rx_backoff, 8u);
     EXPECT_TRUE(c.idle_sleep_auto);
     EXPECT_EQ(c.idle_sleep_us, 0u);
     EXPECT_EQ(c.ring_size, 1024u);
@@ -52,6 +53,7 @@ TEST(config_defaults, empty_text_gives_the_model_defaults) {
     EXPECT_EQ(r.config.source, "empty.toml");
     EXPECT_EQ(r.config.lanes, defaults.lanes);
     EXPECT_EQ(r.config.burst_size, defaults.burst_size);
+    EXPECT_EQ(r.config.idle_rx_backoff, defaults.idle_rx_backoff);
     EXPECT_EQ(r.config.ring_size, defaults.ring_size);
     EXPECT_EQ(r.config.mbuf_data_room, defaults.mbuf_data_room);
     EXPECT_TRUE(r.config.ports.empty());
@@ -69,6 +71,7 @@ constexpr const char* full_config = R"(# every key
 mode = "bridge"
 lanes = 2
 burst_size = 16
+idle_rx_backoff = 4
 idle_sleep_us = 50
 
 [pipeline]
@@ -103,6 +106,7 @@ TEST(config_full, every_key_maps_to_the_model) {
     EXPECT_EQ(c.mode, forwarding_mode::bridge);
     EXPECT_EQ(c.lanes, 2);
     EXPECT_EQ(c.burst_size, 16);
+    EXPECT_EQ(c.idle_rx_backoff, 4u);
     EXPECT_FALSE(c.idle_sleep_auto);
     EXPECT_EQ(c.idle_sleep_us, 50u);
     EXPECT_EQ(c.ring_size, 256u);
@@ -125,7 +129,7 @@ TEST(config_full, every_key_maps_to_the_model) {
     ASSERT_TRUE(p0.peer.has_value());
     EXPECT_EQ(*p0.peer, "net_ring1");
     EXPECT_FALSE(p0.promiscuous);
-    EXPECT_EQ(p0.where.line, 21u);
+    EXPECT_EQ(p0.where.line, 22u);
     EXPECT_EQ(p0.where.column, 1u);
 
     const port_config& p1 = c.ports[1];
@@ -134,7 +138,7 @@ TEST(config_full, every_key_maps_to_the_model) {
     EXPECT_EQ(p1.tx_desc, 1024);
     EXPECT_FALSE(p1.peer.has_value());
     EXPECT_TRUE(p1.promiscuous);
-    EXPECT_EQ(p1.where.line, 28u);
+    EXPECT_EQ(p1.where.line, 29u);
 }
 
 TEST(config_full, idle_sleep_auto_and_zero) {
@@ -172,7 +176,7 @@ TEST(config_full, responder_keys_map_to_the_model) {
 
 TEST(config_full, range_limits_are_inclusive) {
     const config_result r = parse_config(
-        "[dataplane]\nlanes = 64\nburst_size = 1\nidle_sleep_us = 100000\n"
+        "[dataplane]\nlanes = 64\nburst_size = 1\nidle_sleep_us = 100000\nidle_rx_backoff = 64\n"
         "[pipeline]\nring_size = 64\ntx_retries = 0\nlcores_per_lane = 16\n"
         "[mempool]\nmbufs = 67108864\ncache_size = 512\ndata_room = 65535\n"
         "[[port]]\nname = \"p\"\nrx_desc = 32\ntx_desc = 16384\n",
@@ -181,6 +185,7 @@ TEST(config_full, range_limits_are_inclusive) {
     EXPECT_EQ(r.config.lanes, 64);
     EXPECT_EQ(r.config.burst_size, 1);
     EXPECT_EQ(r.config.idle_sleep_us, 100000u);
+    EXPECT_EQ(r.config.idle_rx_backoff, 64u);
     EXPECT_EQ(r.config.ring_size, 64u);
     EXPECT_EQ(r.config.tx_retries, 0u);
     EXPECT_EQ(r.config.lcores_per_lane, 16u);
@@ -257,6 +262,10 @@ const invalid_case invalid_cases[] = {
      "dataplane.idle_sleep_us: expected \"auto\" or an integer in 0..100000"},
     {"idle_sleep_out_of_range", "[dataplane]\nidle_sleep_us = 100001\n", 2, 17,
      "dataplane.idle_sleep_us: expected \"auto\" or an integer in 0..100000"},
+    {"idle_rx_backoff_not_power_of_two", "[dataplane]\nidle_rx_backoff = 6\n", 2, 19,
+     "dataplane.idle_rx_backoff: expected a power of two, got 6"},
+    {"idle_rx_backoff_zero", "[dataplane]\nidle_rx_backoff = 0\n", 2, 19,
+     "dataplane.idle_rx_backoff: expected an integer in 1..64, got an integer (0)"},
     {"lanes_above_range", "[dataplane]\nlanes = 65\n", 2, 9,
      "dataplane.lanes: expected an integer in 1..64, got an integer (65)"},
     {"lanes_zero", "[dataplane]\nlanes = 0\n", 2, 9,

@@ -180,6 +180,7 @@ run_report sample_report() {
     p0.peer = 1;
     p0.rx = 600;
     p0.tx = 400;
+    p0.rx_polls = 25;
     p0.ipackets = 601;
     p0.opackets = 399;
     p0.ibytes = 60100;
@@ -257,6 +258,7 @@ TEST(to_json, ports) {
     EXPECT_EQ(p.at("peer"), 1);
     EXPECT_EQ(p.at("rx"), 600);
     EXPECT_EQ(p.at("tx"), 400);
+    EXPECT_EQ(p.at("rx_polls"), 25);
     EXPECT_EQ(p.at("ipackets"), 601);
     EXPECT_EQ(p.at("opackets"), 399);
     EXPECT_EQ(p.at("ibytes"), 60100);

@@ -509,6 +509,81 @@ TEST_F(segment_test, idle_rx_counts_nothing) {
     EXPECT_EQ(seg.counters().stages[1].bursts.get(), 0u);
 }
 
+// A port that stays empty is polled on one visit in idle_rx_backoff once it
+// came back empty idle_rx_polls times in a row; its packets still all come
+// through, and a poll that returns packets ends the backoff.
+TEST_F(segment_test, an_idle_rx_port_is_polled_less_until_it_has_packets) {
+    for (const uint32_t backoff : {8u, 1u}) {
+        SCOPED_TRACE("idle_rx_backoff " + std::to_string(backoff));
+        test_port& a = make_port();
+        test_port& b = make_port();
+        const auto plans = start_pair(a, b);
+        std::vector<std::unique_ptr<stage>> stages;
+        stages.push_back(std::make_unique<bridge_stage>(plans));
+        auto w = rx_wiring({a.id, b.id});
+        w.tx = true;
+        w.idle_rx_backoff = backoff;
+        segment seg(w, std::move(stages));
+        const segment_counters& c = seg.counters();
+
+        // a always has packets, b none: every step polls exactly one port.
+        constexpr unsigned steps = 800;
+        uint32_t seq = 0;
+        std::vector<uint32_t> from_a;
+        for (unsigned i = 0; i < steps; ++i) {
+            inject(a, 2, seq);
+            seq += 2;
+            EXPECT_NE(seg.step(), step_result::finished);
+            const auto got = transmitted(b);
+            from_a.insert(from_a.end(), got.begin(), got.end());
+        }
+        const uint64_t polls_a = c.port_rx_polls[a.id].get();
+        const uint64_t polls_b = c.port_rx_polls[b.id].get();
+        EXPECT_EQ(polls_a + polls_b, steps);
+        if (backoff == 1) {
+            EXPECT_EQ(polls_b, steps / 2);  // round robin, as l3fwd polls
+        } else {
+            // 16 empty polls on alternate steps, then 1 visit in 8: a poll
+            // of b, a poll of a, then 7 visits of b that poll a instead.
+            const uint64_t expected =
+                segment::idle_rx_polls + (steps - 2 * segment::idle_rx_polls) / (backoff + 1);
+            EXPECT_GE(polls_b, expected - 2);
+            EXPECT_LE(polls_b, expected + 2);
+        }
+
+        // b's packets come through within one backoff period of polls of a,
+        // and the poll that returns them ends b's backoff.
+        inject(b, 10, 100000);
+        std::vector<uint32_t> from_b;
+        unsigned waited = 0;
+        while (from_b.size() < 10 && waited < 4 * backoff + 4) {
+            inject(a, 2, seq);
+            seq += 2;
+            seg.step();
+            ++waited;
+            const auto got = transmitted(a);
+            from_b.insert(from_b.end(), got.begin(), got.end());
+            const auto more = transmitted(b);
+            from_a.insert(from_a.end(), more.begin(), more.end());
+        }
+        EXPECT_EQ(from_b, range(100000, 10));
+        EXPECT_LE(waited, 2 * backoff + 1);
+        const uint64_t polls_b_after = c.port_rx_polls[b.id].get();
+        seg.step();  // a
+        seg.step();  // b again on its next visit, empty: not backed off yet
+        EXPECT_EQ(c.port_rx_polls[b.id].get(), polls_b_after + 1);
+        step_until_idle(seg);  // whatever a still holds
+        const auto rest = transmitted(b);
+        from_a.insert(from_a.end(), rest.begin(), rest.end());
+
+        EXPECT_EQ(from_a, range(0, seq));  // every packet of a, in order
+        EXPECT_EQ(c.rx.get(), seq + 10u);
+        EXPECT_EQ(c.forwarded.get(), seq + 10u);
+        EXPECT_EQ(dropped(c), 0u);
+        EXPECT_EQ(c.port_rx[b.id].get(), 10u);
+    }
+}
+
 TEST_F(segment_test, two_segments_over_a_ring_keep_order_and_conserve_packets) {
     test_port& a = make_port();
     test_port& b = make_port();
