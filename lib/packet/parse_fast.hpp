@@ -75,9 +75,10 @@ inline bool ipv4_fast_check(const rte_mbuf* m, ipv4_fast_fields& f) noexcept {
         return false;
     }
     const uint32_t total = load_be16(ip + 2);
-    const uint16_t frag = load_be16(ip + 6);
+    uint16_t frag_be;  // tested as loaded: the mask swapped at compile time
+    std::memcpy(&frag_be, ip + 6, sizeof frag_be);
     if (total < ipv4_min_len || total > rte_pktmbuf_pkt_len(m) - eth_hdr_len ||
-        (frag & (ipv4_mf | ipv4_offset_mask)) != 0) {
+        (frag_be & swap_be16(ipv4_mf | ipv4_offset_mask)) != 0) {
         return false;
     }
     const uint64_t cksum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
@@ -86,10 +87,12 @@ inline bool ipv4_fast_check(const rte_mbuf* m, ipv4_fast_fields& f) noexcept {
     }
     if (cksum_flags == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN) {
         // Right when the sum folds to 0xFFFF: a nonzero multiple of 0xFFFF
-        // (see ones_complement_ok), one multiply instead of the fold.
+        // (see ones_complement_ok), one multiply instead of the fold. Never
+        // 0 here: the header's first byte is 0x45, and an end-around sum of
+        // words that are not all zero is not zero.
         const uint64_t sum =
             add_end_around(add_end_around(load64(ip), load64(ip + 8)), load32(ip + 16));
-        if (sum == 0 || sum % 0xffff != 0) {
+        if (sum % 0xffff != 0) {
             return false;
         }
     }
@@ -98,15 +101,18 @@ inline bool ipv4_fast_check(const rte_mbuf* m, ipv4_fast_fields& f) noexcept {
     const uint8_t* const l4 = ip + ipv4_min_len;
     f.ip = ip;
     f.total = total;
-    f.frag = frag;
+    f.frag = swap_be16(frag_be);
     f.proto = proto;
     f.l4_valid = false;
     f.ports = 0;
     f.tcp_flags = 0;
     f.icmp_type = 0;
     f.icmp_code = 0;
+    // The L4 checks below imply l4_bytes >= the header's minimum (a header
+    // no shorter than the minimum and no longer than l4_bytes); l4_bytes
+    // wraps to a huge value only when total < 20, rejected above.
     if (proto == proto_tcp) {
-        if (l4_bytes < tcp_min_len || seg_len < eth_hdr_len + ipv4_min_len + tcp_min_len) {
+        if (seg_len < eth_hdr_len + ipv4_min_len + tcp_min_len) {
             return false;
         }
         const uint32_t data_offset = l4[12] >> 4;
@@ -117,7 +123,7 @@ inline bool ipv4_fast_check(const rte_mbuf* m, ipv4_fast_fields& f) noexcept {
         f.tcp_flags = l4[13];
         f.l4_valid = true;
     } else if (proto == proto_udp) {
-        if (l4_bytes < udp_hdr_len || seg_len < eth_hdr_len + ipv4_min_len + udp_hdr_len) {
+        if (seg_len < eth_hdr_len + ipv4_min_len + udp_hdr_len) {
             return false;
         }
         const uint32_t len = load_be16(l4 + 4);

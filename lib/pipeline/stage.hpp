@@ -102,8 +102,11 @@ class stage_context {
         generated_ += n;
     }
     void count(event e, uint32_t n = 1) noexcept {
+        if (!events_dirty_) {
+            events_.fill(0);  // zeroed on a burst's first event, not for every burst
+            events_dirty_ = true;
+        }
         events_[static_cast<std::size_t>(e)] += n;
-        events_dirty_ = events_dirty_ || n != 0;
     }
     // Frees what drop()/consume() collected and adds the burst's counts to
     // the segment's counters (one add per counter per burst, not per
@@ -135,7 +138,6 @@ class stage_context {
             for (std::size_t e = 0; e < event_count; ++e) {
                 if (events_[e] != 0) {
                     counters_.events[e].add(events_[e]);
-                    events_[e] = 0;
                 }
             }
             events_dirty_ = false;
@@ -156,7 +158,7 @@ class stage_context {
     uint32_t consumed_ = 0;
     uint32_t generated_ = 0;
     bool events_dirty_ = false;
-    std::array<uint32_t, event_count> events_{};
+    std::array<uint32_t, event_count> events_;  // valid while events_dirty_
 };
 
 class stage {

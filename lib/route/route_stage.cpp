@@ -5,6 +5,7 @@
 
 #include <rte_ether.h>
 #include <rte_ip.h>
+#include <rte_memcpy.h>
 
 #include "packet/byteorder.hpp"
 #include "packet/meta.hpp"
@@ -376,7 +377,8 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
             two_ports = two_ports && p == port1;
         }
     }
-    std::copy_n(other.begin(), n1, b.pkts.begin() + n0);
+    // Inline (a libc memcpy call costs more than the copy of a few pointers).
+    rte_memcpy(&b.pkts[n0], other.data(), n1 * sizeof other[0]);
     if (k == n && two_ports) {
         b.port_runs = {n0, n1};
     }
