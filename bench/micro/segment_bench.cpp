@@ -1,6 +1,6 @@
 // Router mode's whole lcore loop without a PMD's copy: segment::step on two
 // net_ring ports (a ring each, TX looping back into RX), with the stages the
-// router pipeline runs on one lcore (parse+route, respond), RCU reporting,
+// router pipeline runs on one lcore (parse+route+respond), RCU reporting,
 // the inject-ring check, the per-stage counters and the sampled timing, on
 // the router replay's traffic: a burst alternating between ports 0 and 1.
 // Each iteration writes the burst's frames back (as in route_bench),
@@ -112,9 +112,8 @@ void router_segment_bench(benchmark::State& state, bool with_segment) {
     dpdk_app::responder_settings settings;
     settings.router = true;
     std::vector<std::unique_ptr<dpdk_app::stage>> stages;
-    stages.push_back(std::make_unique<dpdk_app::parse_route_stage>(*tables.store));
-    stages.push_back(std::make_unique<dpdk_app::respond_stage>(*tables.store, nullptr, 0,
-                                                               settings, rte_get_tsc_hz()));
+    stages.push_back(std::make_unique<dpdk_app::parse_route_respond_stage>(
+        *tables.store, nullptr, 0, settings, rte_get_tsc_hz()));
     auto seg = std::make_unique<dpdk_app::segment>(w, std::move(stages));
     seg->attach_rcu();
 

@@ -105,14 +105,17 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
                 const std::string& name = names[k];
                 punts = punts || name == "route";
                 generates = generates || name == "respond";
-                // parse + route fused: only with respond in the same group, which
-                // learns from the burst which packets carry punt marks (the
-                // fused stage writes no metadata for what it forwards itself).
+                // parse + route + respond fused (router mode): the packets the
+                // fused head forwards have no metadata written, which only
+                // the respond stage of the same stage would read.
                 if (options.fuse && name == "parse" && k + 2 < names.size() &&
                     names[k + 1] == "route" && names[k + 2] == "respond") {
-                    stages.push_back(std::make_unique<parse_route_stage>(*p->fibs_));
+                    stages.push_back(std::make_unique<parse_route_respond_stage>(
+                        *p->fibs_, p->slow_.get(), lane, p->options_.responder,
+                        rte_get_tsc_hz()));
                     punts = true;
-                    ++k;
+                    generates = true;
+                    k += 2;
                     continue;
                 }
                 // parse + bridge + respond fused (bridge mode): the echo

@@ -32,7 +32,7 @@ struct pipeline_options {
     uint32_t idle_rx_backoff = 8;  // segment::wiring::idle_rx_backoff
     uint32_t timing_sample = 16;  // time 1 burst in this many per stage (0 = never)
     // Stages that share a group run fused: router "parse", "route",
-    // "respond" as "parse+route" (parse_route_stage) and "respond"; bridge
+    // "respond" as "parse+route+respond" (parse_route_respond_stage); bridge
     // "parse", "bridge", "respond" as "parse+bridge+respond"
     // (parse_bridge_respond_stage).
     bool fuse = true;

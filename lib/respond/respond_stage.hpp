@@ -17,6 +17,7 @@
 #include "respond/rate_limit.hpp"
 #include "respond/slow_path.hpp"
 #include "route/fib.hpp"
+#include "route/route_stage.hpp"
 
 namespace dpdk_app {
 
@@ -83,6 +84,28 @@ class parse_bridge_respond_stage final : public stage {
     bridge_stage bridge_;
     respond_stage respond_;
     const fib_store& store_;
+};
+
+// Router mode's parse, route and respond stages as one (the default
+// placement puts them on one lcore): parse_route_stage, then the responder
+// only for a burst with punts (without punts the router's respond stage has
+// nothing to do), saving a stage call and its accounting per burst.
+class parse_route_respond_stage final : public stage {
+  public:
+    parse_route_respond_stage(const fib_store& store, slow_path* sp, unsigned lane,
+                              const responder_settings& settings, uint64_t tsc_hz) noexcept
+        : route_(store), respond_(store, sp, lane, settings, tsc_hz) {}
+    std::string_view name() const noexcept override { return "parse+route+respond"; }
+    void process(burst& b, stage_context& ctx) noexcept override {
+        route_.process(b, ctx);
+        if (b.has_punts) {
+            respond_.process(b, ctx);
+        }
+    }
+
+  private:
+    parse_route_stage route_;
+    respond_stage respond_;
 };
 
 }  // namespace dpdk_app

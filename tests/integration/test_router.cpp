@@ -194,7 +194,7 @@ TEST_P(RouterCase, SendExpectByteForByte) {
 INSTANTIATE_TEST_SUITE_P(
     Placements, RouterCase,
     ::testing::Values(
-        router_run{"one_lcore", "-l 0", true, {"rx", "parse+route", "respond", "tx"}},
+        router_run{"one_lcore", "-l 0", true, {"rx", "parse+route+respond", "tx"}},
         router_run{"one_lcore_unfused", "-l 0", false, {"rx", "parse", "route", "respond", "tx"}},
         router_run{"four_lcores", "--lcores (0-3)@(0-1)", true, {}}),
     [](const auto& info) { return std::string(info.param.name); });
