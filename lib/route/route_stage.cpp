@@ -316,10 +316,10 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
     std::array<rte_mbuf*, max_burst> other;
     uint16_t port0 = no_port;
     uint16_t port1 = no_port;
-    uint16_t n0 = 0;
-    uint16_t n1 = 0;
+    unsigned n0 = 0;  // unsigned, not uint16_t: kept in registers
+    unsigned n1 = 0;
     bool two_ports = true;
-    uint16_t k = 0;
+    unsigned k = 0;
     for (; k < j; ++k) {
         const uint64_t index = nh[k];
         const rewrite* r;
@@ -380,9 +380,9 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
     // Inline (a libc memcpy call costs more than the copy of a few pointers).
     rte_memcpy(&b.pkts[n0], other.data(), n1 * sizeof other[0]);
     if (k == n && two_ports) {
-        b.port_runs = {n0, n1};
+        b.port_runs = {static_cast<uint16_t>(n0), static_cast<uint16_t>(n1)};
     }
-    return k;
+    return static_cast<uint16_t>(k);
 }
 
 }  // namespace
