@@ -29,13 +29,6 @@ segment::segment(const wiring& w, std::vector<std::unique_ptr<stage>> stages)
     }
 }
 
-void segment::account(std::size_t slot, uint16_t in, uint16_t out) noexcept {
-    stage_counters& c = counters_.stages[slot];
-    c.packets_in.add(in);
-    c.packets_out.add(out);
-    c.bursts.inc();
-}
-
 void segment::charge(std::size_t slot, uint16_t in) noexcept {
     const uint64_t now = rte_rdtsc();
     stage_counters& c = counters_.stages[slot];

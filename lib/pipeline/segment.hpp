@@ -80,7 +80,13 @@ class segment {
     void transmit_injected(stage_context& ctx) noexcept;
     void enqueue(burst& b, stage_context& ctx) noexcept;
     bool flush_pending() noexcept;
-    void account(std::size_t slot, uint16_t in, uint16_t out) noexcept;
+    // Inline: three counter adds per stage and burst, not worth a call.
+    void account(std::size_t slot, uint16_t in, uint16_t out) noexcept {
+        stage_counters& c = counters_.stages[slot];
+        c.packets_in.add(in);
+        c.packets_out.add(out);
+        c.bursts.inc();
+    }
     // Charges the stage in slot from the last boundary to now (timed bursts).
     void charge(std::size_t slot, uint16_t in) noexcept;
 
