@@ -170,70 +170,86 @@ unsigned group_by_port(const burst& b, uint64_t& generated,
 
 }  // namespace
 
-void segment::transmit(burst& b, stage_context& ctx) noexcept {
+uint16_t segment::send_run(rte_mbuf** pkts, uint16_t n, uint16_t port,
+                           stage_context& ctx) noexcept {
+    if (port >= max_ports || !tx_ok_[port]) {
+        for (uint16_t k = 0; k < n; ++k) {
+            ctx.drop(pkts[k], drop_reason::no_egress_port);
+        }
+        return 0;
+    }
     const uint16_t queue = static_cast<uint16_t>(w_.lane);
+    uint16_t sent = rte_eth_tx_burst(port, queue, pkts, n);
+    for (uint32_t tries = 0; sent < n && tries < w_.tx_retries; ++tries) {
+        rte_pause();
+        sent += rte_eth_tx_burst(port, queue, pkts + sent, n - sent);
+    }
+    for (uint16_t k = sent; k < n; ++k) {
+        ctx.drop(pkts[k], drop_reason::tx_full);
+    }
+    counters_.port_tx[port].add(sent);
+    return sent;
+}
+
+void segment::transmit(burst& b, stage_context& ctx) noexcept {
     uint16_t sent_total = 0;
     uint16_t generated_sent = 0;
-    // Which packets are generated, read before TX owns (and may free) them.
-    uint64_t generated = 0;
-    if (b.all_generated) {
-        generated = b.count == 64 ? ~uint64_t{0} : (uint64_t{1} << b.count) - 1;
-    } else if (b.has_generated) {
-        for (uint16_t k = 0; k < b.count; ++k) {
-            generated |= static_cast<uint64_t>(is_generated(b.pkts[k])) << k;
-        }
-    }
-    std::array<uint16_t, max_ports> group_size;
-    std::array<rte_mbuf*, max_burst> grouped;  // not zeroed: written before read
-    unsigned groups = 0;
     rte_mbuf** pkts = b.pkts.data();
-    if (b.out_port == no_port && b.port_runs[0] != 0 &&
-        b.port_runs[0] + b.port_runs[1] == b.count) {
-        groups = b.port_runs[1] != 0 ? 2 : 1;  // grouped by a stage already
-        group_size[0] = b.port_runs[0];
-        group_size[1] = b.port_runs[1];
-    } else if (b.out_port == no_port && b.count > 1) {
-        groups = group_by_port(b, generated, group_size, grouped);
-        if (groups != 0) {
-            pkts = grouped.data();
+    const bool runs_declared = b.out_port == no_port && b.port_runs[0] != 0 &&
+                               b.port_runs[0] + b.port_runs[1] == b.count;
+    if (runs_declared && !b.has_generated && !b.all_generated) {
+        // A router's forwarded burst: grouped by a stage already, nothing
+        // generated in it.
+        sent_total = send_run(pkts, b.port_runs[0], pkts[0]->port, ctx);
+        if (b.port_runs[1] != 0) {
+            sent_total += send_run(pkts + b.port_runs[0], b.port_runs[1],
+                                   pkts[b.port_runs[0]]->port, ctx);
         }
-    }
-    unsigned group = 0;
-    uint16_t i = 0;
-    while (i < b.count) {
-        const uint16_t port = b.out_port != no_port ? b.out_port : pkts[i]->port;
-        uint16_t j = i + 1;
-        if (b.out_port != no_port) {
-            j = b.count;
-        } else if (groups != 0) {
-            j = static_cast<uint16_t>(i + group_size[group++]);
+    } else {
+        // Which packets are generated, read before TX owns (and may free) them.
+        uint64_t generated = 0;
+        if (b.all_generated) {
+            generated = b.count == 64 ? ~uint64_t{0} : (uint64_t{1} << b.count) - 1;
+        } else if (b.has_generated) {
+            for (uint16_t k = 0; k < b.count; ++k) {
+                generated |= static_cast<uint64_t>(is_generated(b.pkts[k])) << k;
+            }
         }
-        while (j < b.count && pkts[j]->port == port) {
-            ++j;
+        std::array<uint16_t, max_ports> group_size;
+        std::array<rte_mbuf*, max_burst> grouped;  // not zeroed: written before read
+        unsigned groups = 0;
+        if (runs_declared) {
+            groups = b.port_runs[1] != 0 ? 2 : 1;  // grouped by a stage already
+            group_size[0] = b.port_runs[0];
+            group_size[1] = b.port_runs[1];
+        } else if (b.out_port == no_port && b.count > 1) {
+            groups = group_by_port(b, generated, group_size, grouped);
+            if (groups != 0) {
+                pkts = grouped.data();
+            }
         }
-        const uint16_t run = j - i;
-        if (port >= max_ports || !tx_ok_[port]) {
-            for (uint16_t k = i; k < j; ++k) {
-                ctx.drop(pkts[k], drop_reason::no_egress_port);
+        unsigned group = 0;
+        uint16_t i = 0;
+        while (i < b.count) {
+            const uint16_t port = b.out_port != no_port ? b.out_port : pkts[i]->port;
+            uint16_t j = i + 1;
+            if (b.out_port != no_port) {
+                j = b.count;
+            } else if (groups != 0) {
+                j = static_cast<uint16_t>(i + group_size[group++]);
+            }
+            while (j < b.count && pkts[j]->port == port) {
+                ++j;
+            }
+            const uint16_t sent = send_run(&pkts[i], j - i, port, ctx);
+            sent_total += sent;
+            if (generated != 0 && sent > 0) {
+                const uint64_t run_mask = (sent == 64 ? ~uint64_t{0} : (uint64_t{1} << sent) - 1)
+                                          << i;
+                generated_sent += static_cast<uint16_t>(__builtin_popcountll(generated & run_mask));
             }
             i = j;
-            continue;
         }
-        uint16_t sent = rte_eth_tx_burst(port, queue, &pkts[i], run);
-        for (uint32_t tries = 0; sent < run && tries < w_.tx_retries; ++tries) {
-            rte_pause();
-            sent += rte_eth_tx_burst(port, queue, &pkts[i + sent], run - sent);
-        }
-        for (uint16_t k = i + sent; k < j; ++k) {
-            ctx.drop(pkts[k], drop_reason::tx_full);
-        }
-        counters_.port_tx[port].add(sent);
-        sent_total += sent;
-        if (generated != 0 && sent > 0) {
-            const uint64_t run_mask = (sent == 64 ? ~uint64_t{0} : (uint64_t{1} << sent) - 1) << i;
-            generated_sent += static_cast<uint16_t>(__builtin_popcountll(generated & run_mask));
-        }
-        i = j;
     }
     counters_.forwarded.add(sent_total - generated_sent);
     if (generated_sent > 0) {

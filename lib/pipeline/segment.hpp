@@ -76,6 +76,10 @@ class segment {
     std::size_t next_rx_index() noexcept;
     uint16_t receive(burst& b) noexcept;
     void transmit(burst& b, stage_context& ctx) noexcept;
+    // Sends pkts[0..n) on port (retrying, then dropping what is left as
+    // tx_full; everything as no_egress_port on a port it may not send on).
+    // Returns how many went out.
+    uint16_t send_run(rte_mbuf** pkts, uint16_t n, uint16_t port, stage_context& ctx) noexcept;
     // Sends what the control thread injected (TX segments).
     void transmit_injected(stage_context& ctx) noexcept;
     void enqueue(burst& b, stage_context& ctx) noexcept;
