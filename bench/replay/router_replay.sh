@@ -83,8 +83,8 @@ usage: $0 [options]
   --idle-rx-backoff N  dpdk-app dataplane.idle_rx_backoff (default: the
                      app's, 8; 1 polls the idle port 1 on every round, as
                      l3fwd does)
-  --burst N          dpdk-app dataplane.burst_size (default: the app's, 32,
-                     l3fwd's MAX_PKT_BURST)
+  --burst N          dpdk-app dataplane.burst_size (default: the app's, 64;
+                     32 is l3fwd's MAX_PKT_BURST)
   --app PATH         dpdk-app binary (default build/app/dpdk-app)
   --l3fwd PATH       use this l3fwd binary instead of building one (it must
                      carry the same patches, see build_l3fwd in this script)
@@ -398,7 +398,7 @@ printf 'software    %s, l3fwd from %s, git %s\n' \
     "$("$APP" -- --version 2>/dev/null | head -n1)" "$(pkg-config --modversion libdpdk 2>/dev/null || echo '?')" "$GIT"
 printf 'setup       net_pcap infinite_rx %s frames, %s, warm-up %ss, interval %ss, %s pair(s)\n' \
     "$FRAMES" "${EAL_MEM[*]}" "$WARMUP" "$INTERVAL" "$PAIRS"
-printf 'dpdk-app    idle_rx_backoff %s, burst_size %s\n' "${BACKOFF:-default (8)}" "${BURST:-default (32)}"
+printf 'dpdk-app    idle_rx_backoff %s, burst_size %s\n' "${BACKOFF:-default (8)}" "${BURST:-default (64)}"
 printf 'l3fwd -L    Mpps  median %-8s runs: %s  (%s routes)\n' "$L3_MED" "$(fmt_runs "${L3[@]}")" "$L3FWD_ROUTES"
 printf 'dpdk-app    Mpps  median %-8s runs: %s  (%s routes + 2)\n' "$DA_MED" "$(fmt_runs "${DA[@]}")" "$ROUTES"
 printf 'ratio dpdk-app/l3fwd      %s\n' "$R"

@@ -83,7 +83,7 @@ struct responder_config {
 struct app_config {
     forwarding_mode mode = forwarding_mode::bridge;
     uint16_t lanes = 1;        // RX/TX queues per port; one pipeline copy each
-    uint16_t burst_size = 32;  // packets per RX burst, 1..64
+    uint16_t burst_size = 64;  // packets per RX burst, 1..64
     bool validate = true;      // parse and validate every frame (bridge may turn it off)
     uint32_t idle_sleep_us = 0;
     uint32_t idle_rx_backoff = 8;  // an idle RX port is polled 1 visit in N (power of 2)

@@ -32,7 +32,7 @@ struct mempool_sizing {
     uint32_t ring_size = 0;
     uint32_t lcores = 1;  // lcores that touch the pool (workers + main)
     uint32_t cache_size = 256;
-    uint32_t burst_size = 32;
+    uint32_t burst_size = 64;
 };
 
 // mbufs = lanes * (sum rx_desc + sum tx_desc) + rings * ring_size

@@ -24,7 +24,7 @@ namespace dpdk_app {
 
 struct pipeline_options {
     uint16_t lanes = 1;
-    uint16_t burst_size = 32;
+    uint16_t burst_size = 64;
     uint32_t ring_size = 1024;
     ring_full_policy ring_full = ring_full_policy::backpressure;
     uint32_t tx_retries = 8;

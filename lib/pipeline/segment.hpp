@@ -28,7 +28,7 @@ class segment {
     struct wiring {
         unsigned lane = 0;
         unsigned lcore = 0;
-        uint16_t burst_size = 32;
+        uint16_t burst_size = 64;
         std::vector<uint16_t> rx_ports;  // non-empty: this segment polls RX
         rte_ring* in_ring = nullptr;     // else it dequeues from here
         const segment* upstream = nullptr;

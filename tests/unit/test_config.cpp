@@ -30,7 +30,7 @@ TEST(config_defaults, embedded_default_parses_to_the_documented_defaults) {
     EXPECT_EQ(c.source, "<embedded default>");
     EXPECT_EQ(c.mode, forwarding_mode::bridge);
     EXPECT_EQ(c.lanes, 1);
-    EXPECT_EQ(c.burst_size, 32);
+    EXPECT_EQ(c.burst_size, 64);
     EXPECT_EQ(c.idle_rx_backoff, 8u);
     EXPECT_TRUE(c.idle_sleep_auto);
     EXPECT_EQ(c.idle_sleep_us, 0u);
@@ -454,7 +454,7 @@ TEST(config_errors, the_valid_keys_of_a_config_with_errors_still_apply) {
         parse_config("[dataplane]\nlanes = 4\nburst_size = 0\n", "partial.toml");
     ASSERT_EQ(r.errors.size(), 1u);
     EXPECT_EQ(r.config.lanes, 4);
-    EXPECT_EQ(r.config.burst_size, 32);  // the bad value leaves the default
+    EXPECT_EQ(r.config.burst_size, app_config{}.burst_size);  // the bad value leaves the default
 }
 
 TEST(config_file, missing_file_gives_one_error_naming_the_path) {
