@@ -3,7 +3,8 @@
 # router_replay.sh: forwarding rate of dpdk-app in router mode with 1M routes
 # against DPDK's l3fwd example in LPM mode, one forwarding lcore each,
 # replaying a pcap of 64-byte IPv4/UDP frames through net_pcap (infinite_rx on
-# port 0; port 1 reads an empty pcap). Without tx_pcap net_pcap drops and
+# port 0; port 1 reads an empty pcap, or with --both-ports replays as well).
+# Without tx_pcap net_pcap drops and
 # counts what is sent. Both rates are read the same way: the sum of opackets
 # of ports 0 and 1 from /ethdev/stats over the DPDK telemetry socket, twice,
 # INTERVAL seconds apart after a warm-up.
@@ -44,6 +45,7 @@ HUGE=0
 KEEP=0
 BACKOFF=""
 BURST=""
+BOTH=0
 
 # The benchmark network: port 0 (net_pcap0) receives the capture; 198.18.0.0/24
 # leaves through port 0 again, 198.18.1.0/24 and the generated routes through
@@ -85,6 +87,10 @@ usage: $0 [options]
                      l3fwd does)
   --burst N          dpdk-app dataplane.burst_size (default: the app's, 64;
                      32 is l3fwd's MAX_PKT_BURST)
+  --both-ports       port 1 replays a capture too (the same frames, addressed
+                     to port 1's MAC) instead of reading an empty one: no
+                     port is idle, so dataplane.idle_rx_backoff has nothing
+                     to skip (--frames each, together at most 4096)
   --app PATH         dpdk-app binary (default build/app/dpdk-app)
   --l3fwd PATH       use this l3fwd binary instead of building one (it must
                      carry the same patches, see build_l3fwd in this script)
@@ -107,6 +113,7 @@ while [[ $# -gt 0 ]]; do
         --hugepages) HUGE=1; shift ;;
         --idle-rx-backoff) BACKOFF=$2; shift 2 ;;
         --burst) BURST=$2; shift 2 ;;
+        --both-ports) BOTH=1; shift ;;
         --app) APP=$2; shift 2 ;;
         --l3fwd) L3FWD=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
@@ -124,6 +131,7 @@ at_least "$WARMUP" 0 || die "--warmup must be a number of seconds"
 at_least "$INTERVAL" 0.5 || die "--interval must be at least 0.5 s"
 is_int_min "$FRAMES" 2 || die "--frames must be an integer >= 2"
 ((FRAMES <= 4096)) || die "--frames must be <= 4096 (l3fwd's mbuf pool)"
+((!BOTH || FRAMES <= 2048)) || die "--frames must be <= 2048 with --both-ports (l3fwd's mbuf pool)"
 is_uint "$ROUTES" || die "--routes must be an integer >= 0"
 ((ROUTES <= 2000000)) || die "--routes must be <= 2000000 (the patched l3fwd limit)"
 case "$L3FWD_ROUTES" in builtin | same) ;; *) die "--l3fwd-routes must be builtin or same" ;; esac
@@ -210,6 +218,11 @@ PCAP="$TMP/frames.pcap"
 EMPTY="$TMP/empty.pcap"
 tool gen-pcap "$PCAP" "$FRAMES" "$MAC0" || die "gen-pcap: $TOOL_OUT"
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' >"$EMPTY"
+PORT1_RX="rx_pcap=$EMPTY"
+if ((BOTH)); then
+    tool gen-pcap "$TMP/frames1.pcap" "$FRAMES" "$MAC1" || die "gen-pcap: $TOOL_OUT"
+    PORT1_RX="rx_pcap=$TMP/frames1.pcap,infinite_rx=1"
+fi
 if [[ $L3FWD_ROUTES == same ]]; then
     tool gen-routes "$ROUTES" 1 "$TMP/routes.txt" 198.51.100.2 "$TMP/l3fwd.v4" "$TMP/l3fwd.v6" ||
         die "gen-routes: $TOOL_OUT"
@@ -267,7 +280,7 @@ EAL_MEM=(-m "$MEM")
 if ((HUGE)); then EAL_MEM+=(--huge-unlink); else EAL_MEM+=(--no-huge); fi
 EAL_COMMON=(--no-pci "${EAL_MEM[@]}"
     --vdev "net_pcap0,rx_pcap=$PCAP,infinite_rx=1"
-    --vdev "net_pcap1,rx_pcap=$EMPTY")
+    --vdev "net_pcap1,$PORT1_RX")
 TOTAL_S=$(awk -v p="$PAIRS" -v w="$WARMUP" -v i="$INTERVAL" -v s="$START_TIMEOUT" \
     'BEGIN { printf "%d", 2 * s + 2 * p * (w + i + 5) + 120 }')
 
@@ -399,6 +412,7 @@ printf 'software    %s, l3fwd from %s, git %s\n' \
 printf 'setup       net_pcap infinite_rx %s frames, %s, warm-up %ss, interval %ss, %s pair(s)\n' \
     "$FRAMES" "${EAL_MEM[*]}" "$WARMUP" "$INTERVAL" "$PAIRS"
 printf 'dpdk-app    idle_rx_backoff %s, burst_size %s\n' "${BACKOFF:-default (8)}" "${BURST:-default (64)}"
+printf 'port 1      %s\n' "$( ((BOTH)) && echo "replays too (--both-ports)" || echo "reads an empty capture (idle)")"
 printf 'l3fwd -L    Mpps  median %-8s runs: %s  (%s routes)\n' "$L3_MED" "$(fmt_runs "${L3[@]}")" "$L3FWD_ROUTES"
 printf 'dpdk-app    Mpps  median %-8s runs: %s  (%s routes + 2)\n' "$DA_MED" "$(fmt_runs "${DA[@]}")" "$ROUTES"
 printf 'ratio dpdk-app/l3fwd      %s\n' "$R"
