@@ -30,7 +30,7 @@
 #include "common.hpp"
 #include "config/config.hpp"
 #include "route/fib.hpp"
-#include "route/ip.hpp"
+#include "config/ip.hpp"
 
 namespace dpdk_app_bench {
 namespace {

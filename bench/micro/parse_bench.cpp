@@ -95,7 +95,7 @@ std::vector<uint8_t> make_frame(frame_kind kind, unsigned i) {
     return f;
 }
 
-using parse_fn = std::optional<dpdk_app::drop_reason> (*)(const rte_mbuf*,
+using parse_fn = std::optional<dpdk_app::packet_defect> (*)(const rte_mbuf*,
                                                           dpdk_app::packet_meta&) noexcept;
 
 void run_parse(benchmark::State& state, frame_kind kind, parse_fn parse) {

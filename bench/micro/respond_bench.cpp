@@ -24,6 +24,7 @@
 #include "pipeline/pipeline.hpp"
 #include "respond/respond_stage.hpp"
 #include "respond/slow_path.hpp"
+#include "pipeline/generation.hpp"
 #include "route/fib.hpp"
 
 namespace dpdk_app_bench {
@@ -113,11 +114,13 @@ void respond_echo4(benchmark::State& state, uint16_t out_port) {
         return;
     }
     auto f = dpdk_app::fib::build({}, one_interface(), 1, sp->neighbors(), false, error);
-    dpdk_app::fib_store store(nullptr);
-    store.publish(std::move(f), 0);
+    auto g = std::make_unique<dpdk_app::generation>(1);
+    g->add(std::move(f));
+    dpdk_app::generation_store store(nullptr);
+    store.publish(std::move(g), 0);
     dpdk_app::responder_settings settings;
     std::unique_ptr<dpdk_app::stage> s = std::make_unique<dpdk_app::respond_stage>(
-        store, sp.get(), 0, settings, rte_get_tsc_hz());
+        sp.get(), 0, settings, rte_get_tsc_hz());
     benchmark::DoNotOptimize(s);
     auto counters = std::make_unique<dpdk_app::segment_counters>();
     dpdk_app::burst b;
@@ -127,7 +130,7 @@ void respond_echo4(benchmark::State& state, uint16_t out_port) {
         e.restore(b);
         b.in_port = 0;  // as RX leaves a burst
         b.out_port = out_port;
-        dpdk_app::stage_context ctx(*counters);
+        dpdk_app::stage_context ctx(*counters, store.current());
         s->process(b, ctx);
         ctx.free_discarded();
         if (b.count != e.n) {

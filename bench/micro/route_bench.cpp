@@ -13,7 +13,7 @@
 #include "common.hpp"
 #include "frame_burst.hpp"
 #include "router_fixture.hpp"
-#include "packet/parse_stage.hpp"
+#include "parse/parse_stage.hpp"
 #include "pipeline/counters.hpp"
 #include "route/route_stage.hpp"
 
@@ -48,10 +48,10 @@ void route_burst_bench(benchmark::State& state, bool fused) {
     }
     std::vector<std::unique_ptr<dpdk_app::stage>> stages;
     if (fused) {
-        stages.push_back(std::make_unique<dpdk_app::parse_route_stage>(*tables.store));
+        stages.push_back(std::make_unique<dpdk_app::parse_route_stage>());
     } else {
         stages.push_back(std::make_unique<dpdk_app::parse_stage>());
-        stages.push_back(std::make_unique<dpdk_app::route_stage>(*tables.store));
+        stages.push_back(std::make_unique<dpdk_app::route_stage>());
     }
     auto counters = std::make_unique<dpdk_app::segment_counters>();
     dpdk_app::burst b;
@@ -61,7 +61,7 @@ void route_burst_bench(benchmark::State& state, bool fused) {
         u.restore(b);
         b.in_port = 0;  // as RX leaves a burst
         b.out_port = dpdk_app::no_port;
-        dpdk_app::stage_context ctx(*counters);
+        dpdk_app::stage_context ctx(*counters, tables.store->current());
         for (auto& s : stages) {
             s->process(b, ctx);
         }

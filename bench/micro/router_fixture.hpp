@@ -14,8 +14,9 @@
 
 #include "config/config.hpp"
 #include "frame_burst.hpp"
+#include "pipeline/generation.hpp"
 #include "route/fib.hpp"
-#include "route/ip.hpp"
+#include "config/ip.hpp"
 #include "route/neighbor.hpp"
 
 namespace dpdk_app_bench {
@@ -57,7 +58,7 @@ inline std::vector<bench_frame> udp_frames(unsigned count) {
 // 198.18.1.0/24 via one on port 1, with their static neighbours.
 struct router_tables {
     std::unique_ptr<dpdk_app::neighbor_table> neighbors;
-    std::unique_ptr<dpdk_app::fib_store> store;
+    std::unique_ptr<dpdk_app::generation_store> store;  // one generation holding the fib
     std::string error;
 
     router_tables() {
@@ -105,8 +106,10 @@ struct router_tables {
         if (!f) {
             return;
         }
-        store = std::make_unique<fib_store>(nullptr);
-        store->publish(std::move(f), 0);
+        auto g = std::make_unique<generation>(1);
+        g->add(std::move(f));
+        store = std::make_unique<generation_store>(nullptr);
+        store->publish(std::move(g), 0);
     }
 };
 

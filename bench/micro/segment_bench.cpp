@@ -108,12 +108,13 @@ void router_segment_bench(benchmark::State& state, bool with_segment) {
     w.inject_ring = inject;
     w.stop_rx = &stop;
     w.qsbr = qsbr;
+    w.generations = tables.store.get();
     w.idle_rx_backoff = static_cast<uint32_t>(state.range(1));
     dpdk_app::responder_settings settings;
     settings.router = true;
     std::vector<std::unique_ptr<dpdk_app::stage>> stages;
     stages.push_back(std::make_unique<dpdk_app::parse_route_respond_stage>(
-        *tables.store, nullptr, 0, settings, rte_get_tsc_hz()));
+        nullptr, 0, settings, rte_get_tsc_hz()));
     auto seg = std::make_unique<dpdk_app::segment>(w, std::move(stages));
     seg->attach_rcu();
 

@@ -12,6 +12,7 @@
 #include "forward/bridge.hpp"
 #include "io/port.hpp"
 #include "pipeline/counters.hpp"
+#include "dataplane/compose.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/stage.hpp"
 
@@ -119,6 +120,20 @@ void run_stage(benchmark::State& state, stage* s, bool accounted, rte_mempool* p
             : 0.0;
 }
 
+// The bridge stage as the composer makes it.
+std::unique_ptr<stage> make_bridge(const std::vector<dpdk_app::port_plan>& ports) {
+    static const dpdk_app::app_config bridge_config;
+    dpdk_app::stage_deps deps;
+    deps.config = &bridge_config;
+    deps.ports = &ports;
+    std::vector<std::unique_ptr<stage>> out;
+    std::string error;
+    if (!dpdk_app::make_stages({"bridge"}, deps, true, out, error) || out.size() != 1) {
+        return nullptr;
+    }
+    return std::move(out[0]);
+}
+
 void BM_stage_noop(benchmark::State& state) {
     noop_stage s;
     run_stage(state, &s, false);
@@ -127,10 +142,9 @@ BENCHMARK(BM_stage_noop)->Arg(32);
 
 void BM_stage_bridge(benchmark::State& state) {
     const auto ports = two_ports();
-    std::unique_ptr<stage> s =
-        dpdk_app::make_stage("bridge", dpdk_app::stage_env{&ports, nullptr, 0});
+    std::unique_ptr<stage> s = make_bridge(ports);
     if (!s) {
-        state.SkipWithError("make_stage(\"bridge\") returned nothing");
+        state.SkipWithError("make_stages({\"bridge\"}) returned nothing");
         return;
     }
     run_stage(state, s.get(), false);
@@ -141,10 +155,9 @@ BENCHMARK(BM_stage_bridge)->Arg(1)->Arg(32);
 // reads and four counter updates per burst).
 void BM_stage_bridge_accounted(benchmark::State& state) {
     const auto ports = two_ports();
-    std::unique_ptr<stage> s =
-        dpdk_app::make_stage("bridge", dpdk_app::stage_env{&ports, nullptr, 0});
+    std::unique_ptr<stage> s = make_bridge(ports);
     if (!s) {
-        state.SkipWithError("make_stage(\"bridge\") returned nothing");
+        state.SkipWithError("make_stages({\"bridge\"}) returned nothing");
         return;
     }
     run_stage(state, s.get(), true);
@@ -157,10 +170,9 @@ BENCHMARK(BM_stage_bridge_accounted)->Arg(32);
 // set, and reading m->port misses L1.
 void BM_stage_bridge_page_layout(benchmark::State& state) {
     const auto ports = two_ports();
-    std::unique_ptr<stage> s =
-        dpdk_app::make_stage("bridge", dpdk_app::stage_env{&ports, nullptr, 0});
+    std::unique_ptr<stage> s = make_bridge(ports);
     if (!s) {
-        state.SkipWithError("make_stage(\"bridge\") returned nothing");
+        state.SkipWithError("make_stages({\"bridge\"}) returned nothing");
         return;
     }
     run_stage(state, s.get(), false, page_mbuf_pool());

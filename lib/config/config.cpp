@@ -10,7 +10,6 @@
 
 #include <toml++/toml.h>
 
-#include "route/fib.hpp"
 
 namespace dpdk_app {
 
@@ -22,19 +21,6 @@ std::string config_error::to_string() const {
     }
     out << ": " << message;
     return out.str();
-}
-
-std::vector<std::string> stage_chain(forwarding_mode mode, bool validate) {
-    switch (mode) {
-        case forwarding_mode::router:
-            return {"rx", "parse", "route", "respond", "tx"};
-        case forwarding_mode::bridge:
-            if (!validate) {
-                return {"rx", "bridge", "tx"};
-            }
-            return {"rx", "parse", "bridge", "respond", "tx"};
-    }
-    return {};
 }
 
 namespace {
@@ -265,8 +251,9 @@ void read_pipeline(table_reader& top, app_config& c, error_sink& errors) {
     r.boolean("fuse", c.fuse);
     r.integer("lcores_per_lane", c.lcores_per_lane, 0, 16);
     if (const toml::array* a = r.array("placement")) {
-        const auto chain = stage_chain(c.mode, c.validate);
-        std::vector<std::string> flat;
+        // Checked against the chain of this configuration by the composer
+        // (dataplane/compose.hpp: check_config), which knows the stages.
+        c.placement_where = position_of(*a);
         bool shape_ok = true;
         for (const toml::node& group : *a) {
             const toml::array* g = group.as_array();
@@ -285,19 +272,11 @@ void read_pipeline(table_reader& top, app_config& c, error_sink& errors) {
                     continue;
                 }
                 names.push_back(*name);
-                flat.push_back(*name);
             }
             c.placement.push_back(std::move(names));
         }
-        if (shape_ok && flat != chain) {
-            std::string want;
-            for (const auto& s : chain) {
-                want += (want.empty() ? "" : ", ") + s;
-            }
-            errors.add(
-                position_of(*a),
-                "pipeline.placement: the groups must list the stages of this mode in order (" +
-                    want + "), each exactly once");
+        if (!shape_ok) {
+            c.placement.clear();  // reported above: not checked against the chain as well
         }
     }
     r.finish();
@@ -737,9 +716,6 @@ config_result load_config_file(const std::string& path) {
             parse_routes_text(rtext.str(), file.string(), r.config.router.routes, r.errors);
         }
     }
-    // Route resolution (gateways on interface subnets, duplicates, families)
-    // needs every route, the routes file's too.
-    resolve_router(r.config.router, path, r.errors);
     return r;
 }
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "route/ip.hpp"
+#include "config/ip.hpp"
 
 namespace dpdk_app {
 
@@ -96,6 +96,7 @@ struct app_config {
     bool fuse = true;              // parse + route / parse + bridge + respond as one stage
     uint32_t lcores_per_lane = 0;  // 0 = auto
     std::vector<std::vector<std::string>> placement;  // empty = auto
+    source_position placement_where;                  // of pipeline.placement, for messages
 
     uint32_t mbufs = 0;  // 0 = computed from ports, queues and rings
     uint32_t mbuf_cache = 256;
@@ -125,6 +126,8 @@ struct config_result {
 config_result parse_config(std::string_view text, std::string_view source);
 // Reads and parses a file; a missing or unreadable file is a config_error.
 // A router.routes_file is read too, relative to the file's directory.
+// What needs the stages to check (the placement against the chain, routes
+// against the interfaces) is checked by the composer: dataplane/compose.hpp.
 config_result load_config_file(const std::string& path);
 
 // The configuration compiled into the binary (conf/default.toml).
@@ -137,9 +140,5 @@ void parse_routes_text(std::string_view text, const std::string& source,
 
 std::optional<mac_address> parse_mac(std::string_view text);
 std::string to_string(const mac_address& mac);
-
-// Stage chain of a forwarding mode, RX first and TX last.
-// validate = false leaves out the parse stage (bridge mode only).
-std::vector<std::string> stage_chain(forwarding_mode mode, bool validate = true);
 
 }  // namespace dpdk_app

@@ -4,7 +4,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include <rte_ethdev.h>
+
 #include "ctl/json.hpp"
+#include "pipeline/generation.hpp"
 
 namespace dpdk_app {
 
@@ -14,11 +17,12 @@ std::string to_json(const run_report& r) {
     j.begin_object();
     j.field("mode", r.mode).field("seconds", r.seconds).field("final", r.final);
     j.key("config").begin_object();
-    j.field("generation", r.config.generation)
+    j.field("generation", r.config.number)
         .field("reloads", r.config.reloads)
         .field("reload_failures", r.config.reload_failures)
         .field("routes4", r.config.routes4)
-        .field("routes6", r.config.routes6);
+        .field("routes6", r.config.routes6)
+        .field("generations_alive", r.generations_alive);
     j.end_object();
     j.key("totals").begin_object();
     j.field("rx", p.rx)
@@ -85,6 +89,90 @@ std::string to_json(const run_report& r) {
     j.end_object();
     j.end_object();
     return j.str() + "\n";
+}
+
+run_report make_report(const dataplane& dp, double seconds, bool final) {
+    run_report r;
+    r.mode = dp.config().mode == forwarding_mode::router ? "router" : "bridge";
+    r.config = dp.info();
+    r.generations_alive = generation::alive();
+    r.final = final;
+    r.seconds = seconds;
+    r.pipe = dp.stats();
+    for (const auto& p : dp.ports()) {
+        port_report pr;
+        pr.id = p.port_id;
+        pr.name = p.name;
+        pr.peer = p.peer;
+        pr.rx = r.pipe.port_rx[p.port_id];
+        pr.tx = r.pipe.port_tx[p.port_id];
+        pr.rx_polls = r.pipe.port_rx_polls[p.port_id];
+        rte_eth_stats es{};
+        if (rte_eth_stats_get(p.port_id, &es) == 0) {
+            pr.ipackets = es.ipackets;
+            pr.opackets = es.opackets;
+            pr.ibytes = es.ibytes;
+            pr.obytes = es.obytes;
+            pr.imissed = es.imissed;
+            pr.ierrors = es.ierrors;
+            pr.oerrors = es.oerrors;
+            pr.rx_nombuf = es.rx_nombuf;
+        }
+        r.ports.push_back(pr);
+    }
+    r.mempool.size = dp.pool()->size;
+    r.mempool.available = rte_mempool_avail_count(dp.pool());
+    return r;
+}
+
+namespace {
+
+std::string format(const char* fmt, auto... args) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, fmt, args...);
+    return buf;
+}
+
+unsigned long long ull(uint64_t v) {
+    return static_cast<unsigned long long>(v);
+}
+
+}  // namespace
+
+std::string summary_text(const run_report& r) {
+    const pipeline_stats& p = r.pipe;
+    std::string out = format(
+        "dpdk-app: %.2f s  rx %llu  forwarded %llu  dropped %llu  consumed %llu  "
+        "generated %llu (sent %llu, dropped %llu)  in_flight %llu\n",
+        r.seconds, ull(p.rx), ull(p.forwarded), ull(p.dropped()), ull(p.consumed),
+        ull(p.generated), ull(p.generated_sent), ull(p.generated_dropped), ull(p.in_flight));
+    for (std::size_t i = 0; i < drop_reason_count; ++i) {
+        if (p.drops[i] > 0) {
+            out += format("  drop %-16s %llu\n", std::string(drop_reason_names[i]).c_str(),
+                          ull(p.drops[i]));
+        }
+    }
+    for (const auto& port : r.ports) {
+        out += format(
+            "  port %u %-12s rx %llu tx %llu (driver: in %llu out %llu missed %llu "
+            "errors %llu/%llu)\n",
+            unsigned{port.id}, port.name.c_str(), ull(port.rx), ull(port.tx), ull(port.ipackets),
+            ull(port.opackets), ull(port.imissed), ull(port.ierrors), ull(port.oerrors));
+    }
+    return out;
+}
+
+std::string status_line(const pipeline_stats& now, const pipeline_stats& last, double dt,
+                        const std::vector<port_plan>& ports) {
+    auto mpps = [dt](uint64_t a, uint64_t b) { return static_cast<double>(a - b) / dt / 1e6; };
+    std::string line = format("\rrx %.3f Mpps  fwd %.3f Mpps  drops %llu", mpps(now.rx, last.rx),
+                              mpps(now.forwarded, last.forwarded), ull(now.dropped()));
+    for (const auto& p : ports) {
+        line += format(" | %s rx %.3f tx %.3f", p.name.c_str(),
+                       mpps(now.port_rx[p.port_id], last.port_rx[p.port_id]),
+                       mpps(now.port_tx[p.port_id], last.port_tx[p.port_id]));
+    }
+    return line + "   ";
 }
 
 std::string write_file_atomic(const std::string& path, const std::string& text) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/dataplane.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace dpdk_app {
@@ -26,18 +27,10 @@ struct mempool_report {
     uint64_t available = 0;
 };
 
-// Configuration generations: the router tables in use and reloads so far.
-struct generation_report {
-    uint64_t generation = 0;
-    uint64_t reloads = 0;
-    uint64_t reload_failures = 0;
-    uint64_t routes4 = 0;
-    uint64_t routes6 = 0;
-};
-
 struct run_report {
     std::string mode;
-    generation_report config;
+    generation_info config;   // the generation in use, reloads so far
+    uint64_t generations_alive = 0;  // 1 between reloads (the old one freed after its grace period)
     double seconds = 0;
     bool final = false;  // written at exit, after every lcore stopped
     pipeline_stats pipe;
@@ -46,6 +39,18 @@ struct run_report {
 };
 
 std::string to_json(const run_report& r);
+
+// The report of a running (final = false) or stopped dataplane; seconds:
+// since the lanes started.
+run_report make_report(const dataplane& dp, double seconds, bool final);
+
+// The lines printed at exit: totals, drops by reason, ports.
+std::string summary_text(const run_report& r);
+
+// The one-line status shown every second on a terminal: rates between
+// last and now over dt seconds.
+std::string status_line(const pipeline_stats& now, const pipeline_stats& last, double dt,
+                        const std::vector<port_plan>& ports);
 
 // Writes text to path atomically (temporary file + rename). Returns an empty
 // string or the reason it failed.

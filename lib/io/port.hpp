@@ -9,7 +9,7 @@
 #include <rte_mempool.h>
 
 #include "config/config.hpp"
-#include "pipeline/counters.hpp"
+#include "io/port_id.hpp"
 
 namespace dpdk_app {
 

@@ -11,25 +11,25 @@
 #include <rte_mbuf.h>
 
 #include "packet/meta.hpp"
-#include "pipeline/drop_reason.hpp"
+#include "packet/defect.hpp"
 
 namespace dpdk_app {
 
 // Most IPv6 extension headers parse_packet walks before it gives up with
-// drop_reason::ipv6_ext_chain_too_long.
+// packet_defect::ipv6_ext_chain_too_long.
 inline constexpr unsigned ipv6_max_ext_headers = 8;
 
-// Parses m and fills meta (every field, in_port from m->port). Returns the
-// reason to drop m, or nothing when m is well-formed. Unknown EtherTypes and
+// Parses m and fills meta (every field, in_port from m->port). Returns what
+// is wrong with m, or nothing when m is well-formed. Unknown EtherTypes and
 // L4 protocols are not errors: l3 = l3_kind::other, or no L4 fields.
 // Fast path: no allocation, no exception, no logging.
 // Untagged IPv4 without options or fragmentation, its L4 header in the
 // first segment, takes a fast path; anything else, or anything the fast path
 // is unsure about, goes through parse_packet_generic, so the two give the
 // same verdict and the same metadata byte for byte (tested).
-std::optional<drop_reason> parse_packet(const rte_mbuf* m, packet_meta& meta) noexcept;
+std::optional<packet_defect> parse_packet(const rte_mbuf* m, packet_meta& meta) noexcept;
 
-// The general parser alone (every case, every drop reason).
-std::optional<drop_reason> parse_packet_generic(const rte_mbuf* m, packet_meta& meta) noexcept;
+// The general parser alone (every case, every defect).
+std::optional<packet_defect> parse_packet_generic(const rte_mbuf* m, packet_meta& meta) noexcept;
 
 }  // namespace dpdk_app

@@ -9,13 +9,12 @@
 
 #include <rte_common.h>
 
+#include "io/port_id.hpp"
 #include "pipeline/drop_reason.hpp"
 #include "pipeline/events.hpp"
 
 namespace dpdk_app {
 
-inline constexpr uint16_t max_ports = 32;
-inline constexpr uint16_t no_port = UINT16_MAX;
 inline constexpr std::size_t max_stages_per_segment = 8;
 
 class counter {

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "packet/defect.hpp"
+
 namespace dpdk_app {
 
 // X(identifier, "description shown to operators")
@@ -14,31 +16,8 @@ namespace dpdk_app {
     X(ring_full, "inter-lcore ring full (pipeline.ring_full = \"drop\")")          \
     X(tx_full, "TX queue still full after pipeline.tx_retries attempts")           \
     X(no_egress_port, "no egress port for this packet (port without a peer)")      \
-    /* parse: L2 */                                                                \
-    X(eth_truncated, "frame shorter than its Ethernet header and VLAN tags")       \
-    X(vlan_too_deep, "more than two VLAN tags")                                    \
-    X(arp_truncated, "ARP shorter than 28 bytes")                                  \
-    /* parse: IPv4 (RFC 1812 5.2.2) */                                             \
-    X(ipv4_truncated, "IPv4 header shorter than 20 bytes")                         \
-    X(ipv4_bad_version, "IPv4 EtherType but version != 4")                         \
-    X(ipv4_bad_ihl, "IPv4 IHL < 5")                                                \
-    X(ipv4_ihl_past_frame, "IPv4 header length past the end of the frame")         \
-    X(ipv4_bad_total_length, "IPv4 total length < IHL*4 or past the frame")        \
-    X(ipv4_bad_checksum, "IPv4 header checksum wrong")                             \
-    X(ipv4_tiny_fragment, "first fragment too short for its L4 header (RFC 1858)") \
-    /* parse: IPv6 (RFC 8200) */                                                   \
-    X(ipv6_truncated, "IPv6 header shorter than 40 bytes")                         \
-    X(ipv6_bad_version, "IPv6 EtherType but version != 6")                         \
-    X(ipv6_bad_payload_length, "IPv6 payload length past the frame")               \
-    X(ipv6_ext_truncated, "IPv6 extension header past the payload")                \
-    X(ipv6_ext_chain_too_long, "more IPv6 extension headers than the walk allows") \
-    X(ipv6_hop_by_hop_misplaced, "hop-by-hop options header not first")            \
-    /* parse: L4 */                                                                \
-    X(tcp_truncated, "TCP header shorter than 20 bytes")                           \
-    X(tcp_bad_data_offset, "TCP data offset < 5 or past the segment")              \
-    X(udp_truncated, "UDP header shorter than 8 bytes")                            \
-    X(udp_bad_length, "UDP length < 8 or past the IP payload")                     \
-    X(icmp_truncated, "ICMP / ICMPv6 header shorter than 8 bytes")                 \
+    /* parse: the packet library's defects, in their order */                 \
+    DPDK_APP_PACKET_DEFECTS(X)                                                     \
     /* router */                                                                   \
     X(not_ip, "router mode: neither IPv4, IPv6 nor ARP")                           \
     X(martian_source, "source address a router must not forward (RFC 1812 5.3.7)") \
@@ -86,6 +65,15 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_tex
     DPDK_APP_DROP_REASONS(DPDK_APP_X)
 #undef DPDK_APP_X
 };
+
+// The drop reason of a frame dropped for a header defect: the defects sit in
+// the table in their own order, so this is one add.
+inline constexpr auto first_defect_reason = static_cast<uint8_t>(drop_reason::eth_truncated);
+constexpr drop_reason drop_reason_of(packet_defect d) noexcept {
+    return static_cast<drop_reason>(first_defect_reason + static_cast<uint8_t>(d));
+}
+static_assert(drop_reason_of(packet_defect::icmp_truncated) == drop_reason::icmp_truncated);
+static_assert(drop_reason_of(packet_defect::ipv6_truncated) == drop_reason::ipv6_truncated);
 
 constexpr std::string_view name_of(drop_reason r) noexcept {
     return drop_reason_names[static_cast<std::size_t>(r)];

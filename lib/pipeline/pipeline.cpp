@@ -6,10 +6,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
-#include "forward/bridge.hpp"
-#include "packet/parse_stage.hpp"
 #include "pipeline/segment.hpp"
-#include "route/route_stage.hpp"
 
 namespace dpdk_app {
 
@@ -21,23 +18,20 @@ uint64_t pipeline_stats::dropped() const {
     return n - generated_dropped;
 }
 
-std::unique_ptr<stage> make_stage(const std::string& name, const stage_env& env) {
-    if (name == "parse") {
-        return std::make_unique<parse_stage>();
+void pipeline_stats::add(const segment_counters& c) {
+    rx += c.rx.get();
+    forwarded += c.forwarded.get();
+    consumed += c.consumed.get();
+    generated += c.generated.get();
+    generated_sent += c.generated_sent.get();
+    generated_dropped += c.generated_dropped.get();
+    in_flight += c.held.get();
+    for (std::size_t r = 0; r < drop_reason_count; ++r) {
+        drops[r] += c.drops[r].get();
     }
-    if (name == "bridge") {
-        return std::make_unique<bridge_stage>(*env.ports);
+    for (std::size_t e = 0; e < event_count; ++e) {
+        events[e] += c.events[e].get();
     }
-    if (name == "route") {
-        return std::make_unique<route_stage>(*env.fibs);
-    }
-    if (name == "respond") {
-        static const responder_settings defaults;
-        return std::make_unique<respond_stage>(*env.fibs, env.slow, env.lane,
-                                               env.responder ? *env.responder : defaults,
-                                               rte_get_tsc_hz());
-    }
-    return nullptr;
 }
 
 namespace {
@@ -50,17 +44,15 @@ int worker_main(void* arg) {
 }  // namespace
 
 std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, const placement& where,
-                                           const std::vector<port_plan>& ports,
+                                           const std::vector<uint16_t>& ports,
+                                           const stage_builder& build,
+                                           const std::vector<rte_ring*>& inject,
                                            std::string& error) {
     std::unique_ptr<pipeline> p(new pipeline());
     p->options_ = options;
     if (!register_generated_flag()) {
         error = "cannot register the mbuf flag for generated packets";
         return nullptr;
-    }
-    std::vector<uint16_t> rx_ports;
-    for (const auto& port : ports) {
-        rx_ports.push_back(port.port_id);
     }
     static unsigned instance = 0;
     ++instance;
@@ -70,17 +62,11 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
         error = "cannot allocate the RCU state";
         return nullptr;
     }
-    p->slow_ = slow_path::create(static_cast<unsigned>(where.lane_lcores.size()),
-                                 options.neighbor_max, error);
-    if (!p->slow_) {
-        return nullptr;
-    }
-    p->fibs_ = std::make_unique<fib_store>(p->qsbr_);
+    p->generations_ = std::make_unique<generation_store>(p->qsbr_);
     for (unsigned lane = 0; lane < where.lane_lcores.size(); ++lane) {
         const segment* upstream = nullptr;
         rte_ring* in_ring = nullptr;
-        bool punts = false;      // a stage so far marks packets for the responder
-        bool generates = false;  // a stage so far generates packets
+        stage_marks marks;  // what the stages so far may leave on packets
         const auto& groups = where.groups;
         for (std::size_t g = 0; g < groups.size(); ++g) {
             const unsigned lcore = where.lane_lcores[lane][g];
@@ -94,56 +80,32 @@ std::unique_ptr<pipeline> pipeline::create(const pipeline_options& options, cons
             w.idle_rx_backoff = options.idle_rx_backoff;
             w.stop_rx = &p->stop_rx_;
             w.qsbr = p->qsbr_;
+            w.generations = p->generations_.get();
             w.timing_sample = options.timing_sample;
             w.in_ring = in_ring;
             w.upstream = upstream;
-            w.upstream_punts = punts;
-            w.upstream_generates = generates;
-            std::vector<std::unique_ptr<stage>> stages;
-            const auto& names = groups[g];
-            for (std::size_t k = 0; k < names.size(); ++k) {
-                const std::string& name = names[k];
-                punts = punts || name == "route";
-                generates = generates || name == "respond";
-                // parse + route + respond fused (router mode): the packets the
-                // fused head forwards have no metadata written, which only
-                // the respond stage of the same stage would read.
-                if (options.fuse && name == "parse" && k + 2 < names.size() &&
-                    names[k + 1] == "route" && names[k + 2] == "respond") {
-                    stages.push_back(std::make_unique<parse_route_respond_stage>(
-                        *p->fibs_, p->slow_.get(), lane, p->options_.responder,
-                        rte_get_tsc_hz()));
-                    punts = true;
-                    generates = true;
-                    k += 2;
-                    continue;
-                }
-                // parse + bridge + respond fused (bridge mode): the echo
-                // requests it answers itself have no metadata written, which
-                // only the respond stage of the same stage would read.
-                if (options.fuse && name == "parse" && k + 2 < names.size() &&
-                    names[k + 1] == "bridge" && names[k + 2] == "respond") {
-                    stages.push_back(std::make_unique<parse_bridge_respond_stage>(
-                        ports, *p->fibs_, p->slow_.get(), lane, p->options_.responder,
-                        rte_get_tsc_hz()));
-                    generates = true;
-                    k += 2;
-                    continue;
-                }
+            w.upstream_punts = marks.punts;
+            w.upstream_generates = marks.generates;
+            std::vector<std::string> middle;
+            for (const std::string& name : groups[g]) {
                 if (name == "rx") {
-                    w.rx_ports = rx_ports;
+                    w.rx_ports = ports;
                 } else if (name == "tx") {
                     w.tx = true;
-                    w.tx_ports = rx_ports;  // the started ports, each with a queue per lane
-                    w.inject_ring = p->slow_->inject(lane);
-                } else if (auto s = make_stage(name, stage_env{&ports, p->fibs_.get(), lane,
-                                                                  p->slow_.get(),
-                                                                  &p->options_.responder})) {
-                    stages.push_back(std::move(s));
+                    w.tx_ports = ports;  // the started ports, each with a queue per lane
+                    w.inject_ring = lane < inject.size() ? inject[lane] : nullptr;
                 } else {
-                    error = "unknown stage '" + name + "'";
-                    return nullptr;
+                    middle.push_back(name);
                 }
+            }
+            std::vector<std::unique_ptr<stage>> stages;
+            if (!middle.empty() && !build(middle, lane, stages, error)) {
+                return nullptr;
+            }
+            for (const auto& s : stages) {
+                const stage_marks m = s->marks();
+                marks.punts = marks.punts || m.punts;
+                marks.generates = marks.generates || m.generates;
             }
             if (g + 1 < groups.size()) {
                 const std::string ring_name = "dpa" + std::to_string(instance) + "_l" +
@@ -176,8 +138,7 @@ pipeline::~pipeline() {
     for (rte_ring* r : rings_) {
         rte_ring_free(r);
     }
-    fibs_.reset();
-    slow_.reset();
+    generations_.reset();
     rte_free(qsbr_);
 }
 
@@ -253,35 +214,11 @@ uint64_t pipeline::rx_total() const noexcept {
     return rx;
 }
 
-namespace {
-
-void add_totals(pipeline_stats& st, const segment_counters& c) {
-    st.rx += c.rx.get();
-    st.forwarded += c.forwarded.get();
-    st.consumed += c.consumed.get();
-    st.generated += c.generated.get();
-    st.generated_sent += c.generated_sent.get();
-    st.generated_dropped += c.generated_dropped.get();
-    st.in_flight += c.held.get();
-    for (std::size_t r = 0; r < drop_reason_count; ++r) {
-        st.drops[r] += c.drops[r].get();
-    }
-    for (std::size_t e = 0; e < event_count; ++e) {
-        st.events[e] += c.events[e].get();
-    }
-}
-
-}  // namespace
-
 pipeline_stats pipeline::stats() const {
     pipeline_stats st;
-    if (slow_) {
-        add_totals(st, slow_->counters());
-        st.in_flight += slow_->queued();
-    }
     for (const auto& s : segments_) {
         const segment_counters& c = s->counters();
-        add_totals(st, c);
+        st.add(c);
         for (std::size_t port = 0; port < max_ports; ++port) {
             st.port_rx[port] += c.port_rx[port].get();
             st.port_tx[port] += c.port_tx[port].get();

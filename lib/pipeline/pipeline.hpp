@@ -1,9 +1,12 @@
-// The running dataplane: lanes of segments (one per lcore), the rings between
-// them, worker launch and the ordered shutdown that loses no packet.
+// The running pipeline: lanes of segments (one per lcore), the rings between
+// them, the generation store the segments read, worker launch and the
+// ordered shutdown that loses no packet. It knows no feature: the stages of
+// each segment come from a stage_builder (lib/dataplane composes them).
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,13 +15,10 @@
 #include <rte_ring.h>
 
 #include "config/config.hpp"
-#include "io/port.hpp"
 #include "pipeline/counters.hpp"
+#include "pipeline/generation.hpp"
 #include "pipeline/placement.hpp"
 #include "pipeline/stage.hpp"
-#include "respond/respond_stage.hpp"
-#include "respond/slow_path.hpp"
-#include "route/fib.hpp"
 
 namespace dpdk_app {
 
@@ -31,13 +31,6 @@ struct pipeline_options {
     uint32_t idle_sleep_us = 0;   // sleep after this many idle polls in a row (0 = spin)
     uint32_t idle_rx_backoff = 8;  // segment::wiring::idle_rx_backoff
     uint32_t timing_sample = 16;  // time 1 burst in this many per stage (0 = never)
-    // Stages that share a group run fused: router "parse", "route",
-    // "respond" as "parse+route+respond" (parse_route_respond_stage); bridge
-    // "parse", "bridge", "respond" as "parse+bridge+respond"
-    // (parse_bridge_respond_stage).
-    bool fuse = true;
-    responder_settings responder;  // router: whether the respond stage serves router mode
-    uint32_t neighbor_max = 4096;  // neighbour table entries per address family
 };
 
 struct stage_stats {
@@ -68,25 +61,29 @@ struct pipeline_stats {
 
     // Drops of received packets (the drops by reason, less generated_dropped).
     uint64_t dropped() const;
+    // Adds one block's totals (packets, drops, events, held) to these.
+    void add(const segment_counters& c);
 };
 
 class segment;
 
-// What stage factories may hand to the stages they make.
-struct stage_env {
-    const std::vector<port_plan>* ports = nullptr;
-    const fib_store* fibs = nullptr;
-    unsigned lane = 0;
-    slow_path* slow = nullptr;
-    const responder_settings* responder = nullptr;
-};
+// Makes the middle stages of one segment of one lane: names are a placement
+// group's stages without "rx" and "tx", in chain order. Returns false and
+// sets error when a name is unknown or a stage cannot be made.
+using stage_builder = std::function<bool(const std::vector<std::string>& names, unsigned lane,
+                                         std::vector<std::unique_ptr<stage>>& out,
+                                         std::string& error)>;
 
 class pipeline {
   public:
-    // Builds every lane's segments, stages and rings. On failure returns
-    // nullptr and sets error.
+    // Builds every lane's segments, stages and rings. ports: the started
+    // ports' ids (RX polls each, TX may send on each). inject: per lane,
+    // a ring of packets the control thread sends through the lane's TX (or
+    // empty: none). On failure returns nullptr and sets error.
     static std::unique_ptr<pipeline> create(const pipeline_options& options, const placement& where,
-                                            const std::vector<port_plan>& ports,
+                                            const std::vector<uint16_t>& ports,
+                                            const stage_builder& build,
+                                            const std::vector<rte_ring*>& inject,
                                             std::string& error);
     ~pipeline();
     pipeline(const pipeline&) = delete;
@@ -100,11 +97,10 @@ class pipeline {
     // Stops RX; the other segments drain their input and finish.
     void request_stop() noexcept;
     bool finished() const noexcept;
-    // The router's tables; readers are the segments, writers the control thread.
-    fib_store& fibs() noexcept { return *fibs_; }
-    // Queues and neighbour table shared with the control thread.
-    slow_path& slow() noexcept { return *slow_; }
-    // QSBR thread id the control thread passes to fib_store::publish.
+    // The generation the segments read; the control thread publishes.
+    generation_store& generations() noexcept { return *generations_; }
+    const generation_store& generations() const noexcept { return *generations_; }
+    // QSBR thread id the control thread passes to generation_store::publish.
     unsigned control_thread_id() const noexcept;
     // Waits for every worker lcore to return.
     void wait();
@@ -121,12 +117,8 @@ class pipeline {
     std::vector<std::unique_ptr<segment>> segments_;
     std::vector<rte_ring*> rings_;
     rte_rcu_qsbr* qsbr_ = nullptr;
-    std::unique_ptr<slow_path> slow_;  // before fibs_: every fib points into its table
-    std::unique_ptr<fib_store> fibs_;
+    std::unique_ptr<generation_store> generations_;
     bool launched_ = false;
 };
-
-// Stage factory: a fresh instance of a middle stage for one lane.
-std::unique_ptr<stage> make_stage(const std::string& name, const stage_env& env);
 
 }  // namespace dpdk_app

@@ -369,7 +369,8 @@ segment::step_result segment::step_once() noexcept {
     }
     // On timed bursts, one TSC read per stage boundary: each stage is
     // charged from the end of the previous one to its own end.
-    stage_context ctx(counters_);
+    stage_context ctx(counters_,
+                      w_.generations != nullptr ? w_.generations->current() : nullptr);
     if (timed_) {
         ctx.set_now(tsc_);  // read anyway; else a stage reads it if it needs it
     }

@@ -14,6 +14,7 @@
 
 #include "config/config.hpp"
 #include "pipeline/counters.hpp"
+#include "pipeline/generation.hpp"
 #include "pipeline/stage.hpp"
 
 namespace dpdk_app {
@@ -51,6 +52,8 @@ class segment {
         uint32_t idle_rx_backoff = 8;
         const std::atomic<bool>* stop_rx = nullptr;
         rte_rcu_qsbr* qsbr = nullptr;  // readers of published tables report here
+        // The generation each burst is handled with (read once per burst).
+        const generation_store* generations = nullptr;
         uint32_t timing_sample = 16;   // time 1 burst in this many (power of 2); 0 = never
     };
 

@@ -13,6 +13,7 @@
 #include "pipeline/counters.hpp"
 #include "pipeline/drop_reason.hpp"
 #include "pipeline/generated.hpp"
+#include "pipeline/generation.hpp"
 
 namespace dpdk_app {
 
@@ -53,11 +54,23 @@ struct burst {
     }
 };
 
-// What a stage may use while it runs: the time of this burst, the owning
-// segment's counters and the drop/consume sinks (freed in bulk later).
+// What a stage may use while it runs: the time of this burst, the
+// generation of tables the burst is handled with, the owning segment's
+// counters and the drop/consume sinks (freed in bulk later).
 class stage_context {
   public:
-    explicit stage_context(segment_counters& counters) noexcept : counters_(counters) {}
+    // gen: the current generation, read once per burst by the segment (or
+    // set by a test); nullptr before the first one is published.
+    explicit stage_context(segment_counters& counters,
+                           const generation* gen = nullptr) noexcept
+        : counters_(counters), generation_(gen) {}
+
+    // The table of type T in this burst's generation, or nullptr.
+    template <class T>
+    const T* table() const noexcept {
+        return generation_ != nullptr ? generation_->find<T>() : nullptr;
+    }
+    void set_generation(const generation* gen) noexcept { generation_ = gen; }
 
     // The time of this burst (TSC): read when first asked for (most bursts
     // never need it: a TSC read costs tens of cycles here) or set by the
@@ -151,6 +164,7 @@ class stage_context {
     }
 
     segment_counters& counters_;
+    const generation* generation_;
     uint64_t now_ = 0;
     bool has_now_ = false;
     std::array<rte_mbuf*, 2 * max_burst> discarded_;  // not zeroed: written before read
@@ -161,10 +175,19 @@ class stage_context {
     std::array<uint32_t, event_count> events_;  // valid while events_dirty_
 };
 
+// What a stage may leave on the packets it passes on. A burst's flags
+// (burst::has_punts, has_generated) do not travel through a ring: the
+// segment after one sets them from the marks of every stage before it.
+struct stage_marks {
+    bool punts = false;      // sets packet_meta::punt on packets it passes on
+    bool generates = false;  // turns packets into generated ones (replies, errors)
+};
+
 class stage {
   public:
     virtual ~stage() = default;
     virtual std::string_view name() const noexcept = 0;
+    virtual stage_marks marks() const noexcept { return {}; }
     // Processes b in place. Packets left in b go on to the next stage in
     // their original order, except that packets whose egress is decided may
     // be grouped by egress port with each port's packets in order (what TX

@@ -11,9 +11,19 @@
 
 namespace dpdk_app {
 
-resolver::resolver(slow_path& sp, const fib_store& fibs, rte_mempool* pool,
+resolver::resolver(slow_path& sp, const generation_store& generations, rte_mempool* pool,
                    const resolver_settings& settings, uint64_t tsc_hz)
-    : sp_(sp), nt_(sp.neighbors()), fibs_(fibs), pool_(pool), settings_(settings), hz_(tsc_hz) {}
+    : sp_(sp),
+      nt_(sp.neighbors()),
+      generations_(generations),
+      pool_(pool),
+      settings_(settings),
+      hz_(tsc_hz) {}
+
+const fib* resolver::current_fib() const noexcept {
+    const generation* g = generations_.current();
+    return g != nullptr ? g->find<fib>() : nullptr;
+}
 
 resolver::~resolver() {
     shutdown();
@@ -44,7 +54,7 @@ bool resolver::inject(rte_mbuf* m, unsigned lane) {
 }
 
 void resolver::announce() {
-    const fib* f = fibs_.current();
+    const fib* f = current_fib();
     if (f == nullptr) {
         return;
     }
@@ -69,7 +79,7 @@ void resolver::announce() {
 }
 
 void resolver::probe(uint32_t slot, entry_state& st, bool unicast) {
-    const fib* f = fibs_.current();
+    const fib* f = current_fib();
     const neighbor_view v = neighbor_table::unpack(nt_.load(slot));
     const ip_address& target = nt_.address(slot);
     const fib_port& p = f->port(v.port);
@@ -108,7 +118,7 @@ void resolver::probe(uint32_t slot, entry_state& st, bool unicast) {
 }
 
 void resolver::release(uint32_t slot, entry_state& st) {
-    const fib* f = fibs_.current();
+    const fib* f = current_fib();
     const neighbor_view v = neighbor_table::unpack(nt_.load(slot));
     for (auto [m, lane] : st.held) {
         packet_meta& pm = *meta_of(m);

@@ -21,6 +21,7 @@
 
 #include <rte_mempool.h>
 
+#include "pipeline/generation.hpp"
 #include "respond/slow_path.hpp"
 #include "route/fib.hpp"
 
@@ -36,7 +37,8 @@ struct resolver_settings {
 
 class resolver {
   public:
-    resolver(slow_path& sp, const fib_store& fibs, rte_mempool* pool,
+    // generations: where the current fib is (ports, addresses, routes).
+    resolver(slow_path& sp, const generation_store& generations, rte_mempool* pool,
              const resolver_settings& settings, uint64_t tsc_hz);
     ~resolver();
     resolver(const resolver&) = delete;
@@ -71,7 +73,9 @@ class resolver {
 
     slow_path& sp_;
     neighbor_table& nt_;
-    const fib_store& fibs_;
+    const generation_store& generations_;
+    // The current generation's fib, or nullptr.
+    const fib* current_fib() const noexcept;
     rte_mempool* pool_;
     resolver_settings settings_;
     uint64_t hz_;

@@ -14,7 +14,7 @@
 #include "packet/meta.hpp"
 #include "packet/checksum.hpp"
 #include "packet/parse_fast.hpp"
-#include "packet/parse_stage.hpp"
+#include "parse/parse_stage.hpp"
 #include "packet/rewrite.hpp"
 #include "respond/build.hpp"
 
@@ -53,10 +53,19 @@ bool on_port6(const fib_port& p, const uint8_t* ip) noexcept {
 
 }  // namespace
 
-respond_stage::respond_stage(const fib_store& store, slow_path* sp, unsigned lane,
-                             const responder_settings& settings, uint64_t tsc_hz) noexcept
-    : store_(store),
-      slow_(sp),
+responder_settings responder_settings_from(const app_config& config) noexcept {
+    responder_settings s;
+    s.router = config.mode == forwarding_mode::router;
+    s.limits.rate = config.responder.error_rate;
+    s.limits.burst = config.responder.error_burst;
+    s.limits.rate_per_source = config.responder.error_rate_per_source;
+    s.limits.burst_per_source = config.responder.error_burst_per_source;
+    return s;
+}
+
+respond_stage::respond_stage(slow_path* sp, unsigned lane, const responder_settings& settings,
+                             uint64_t tsc_hz) noexcept
+    : slow_(sp),
       lane_(lane),
       router_(settings.router),
       limiter_(settings.limits, tsc_hz) {}
@@ -376,7 +385,7 @@ void respond_stage::process(burst& b, stage_context& ctx) noexcept {
 }
 
 void respond_stage::process_from(burst& b, uint16_t from, stage_context& ctx) noexcept {
-    const fib* f = store_.current();
+    const fib* f = ctx.table<fib>();
     if (f == nullptr || (!b.has_punts && (router_ || !f->has_addresses()))) {
         return;
     }
@@ -555,7 +564,7 @@ uint16_t answer_echo4_head(const fib& f, burst& b) noexcept {
 }  // namespace
 
 void parse_bridge_respond_stage::process(burst& b, stage_context& ctx) noexcept {
-    const fib* f = store_.current();
+    const fib* f = ctx.table<fib>();
     uint16_t head = 0;
     if (f != nullptr && !f->local4().empty() && b.in_port < max_ports &&
         bridge_.peer(b.in_port) == b.in_port) {

@@ -11,6 +11,7 @@
 // Errors are rate-limited per lane (global and per-source token buckets).
 #pragma once
 
+#include "config/config.hpp"
 #include "forward/bridge.hpp"
 #include "packet/meta.hpp"
 #include "pipeline/stage.hpp"
@@ -26,11 +27,18 @@ struct responder_settings {
     error_limits limits;
 };
 
+// The settings the respond stage reads from a configuration: the mode and
+// [responder]'s error rate limits.
+responder_settings responder_settings_from(const app_config& config) noexcept;
+
+// Reads the generation's fib (ctx.table<fib>()): the ports and the
+// appliance's own addresses; without one it passes every packet on.
 class respond_stage final : public stage {
   public:
-    respond_stage(const fib_store& store, slow_path* sp, unsigned lane,
-                  const responder_settings& settings, uint64_t tsc_hz) noexcept;
+    respond_stage(slow_path* sp, unsigned lane, const responder_settings& settings,
+                  uint64_t tsc_hz) noexcept;
     std::string_view name() const noexcept override { return "respond"; }
+    stage_marks marks() const noexcept override { return {.generates = true}; }
     void process(burst& b, stage_context& ctx) noexcept override;
     // process() for a burst whose first `from` packets are echo replies the
     // caller already made in place and flagged generated (not counted yet):
@@ -54,7 +62,6 @@ class respond_stage final : public stage {
                stage_context& ctx) noexcept;
     punt_kind classify_bridge(const rte_mbuf* m, const packet_meta& pm, const fib& f) const noexcept;
 
-    const fib_store& store_;
     slow_path* slow_;
     unsigned lane_;
     bool router_;
@@ -73,17 +80,16 @@ class respond_stage final : public stage {
 // counters are the same either way (tested).
 class parse_bridge_respond_stage final : public stage {
   public:
-    parse_bridge_respond_stage(const std::vector<port_plan>& ports, const fib_store& store,
-                               slow_path* sp, unsigned lane, const responder_settings& settings,
-                               uint64_t tsc_hz) noexcept
-        : bridge_(ports), respond_(store, sp, lane, settings, tsc_hz), store_(store) {}
+    parse_bridge_respond_stage(const std::vector<port_plan>& ports, slow_path* sp, unsigned lane,
+                               const responder_settings& settings, uint64_t tsc_hz) noexcept
+        : bridge_(ports), respond_(sp, lane, settings, tsc_hz) {}
     std::string_view name() const noexcept override { return "parse+bridge+respond"; }
+    stage_marks marks() const noexcept override { return {.generates = true}; }
     void process(burst& b, stage_context& ctx) noexcept override;
 
   private:
     bridge_stage bridge_;
     respond_stage respond_;
-    const fib_store& store_;
 };
 
 // Router mode's parse, route and respond stages as one (the default
@@ -92,10 +98,11 @@ class parse_bridge_respond_stage final : public stage {
 // nothing to do), saving a stage call and its accounting per burst.
 class parse_route_respond_stage final : public stage {
   public:
-    parse_route_respond_stage(const fib_store& store, slow_path* sp, unsigned lane,
-                              const responder_settings& settings, uint64_t tsc_hz) noexcept
-        : route_(store), respond_(store, sp, lane, settings, tsc_hz) {}
+    parse_route_respond_stage(slow_path* sp, unsigned lane, const responder_settings& settings,
+                              uint64_t tsc_hz) noexcept
+        : respond_(sp, lane, settings, tsc_hz) {}
     std::string_view name() const noexcept override { return "parse+route+respond"; }
+    stage_marks marks() const noexcept override { return {.punts = true, .generates = true}; }
     void process(burst& b, stage_context& ctx) noexcept override {
         route_.process(b, ctx);
         if (b.has_punts) {

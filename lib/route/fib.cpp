@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_jhash.h>
 #include <rte_rib.h>
 
@@ -316,14 +317,54 @@ fib::~fib() {
     rte_lpm6_free(lpm6_);
 }
 
-fib_store::~fib_store() = default;
-
-void fib_store::publish(std::unique_ptr<fib> next, unsigned caller_thread) {
-    current_.store(next.get(), std::memory_order_release);
-    if (qsbr_ != nullptr && owned_) {
-        rte_rcu_qsbr_synchronize(qsbr_, caller_thread);
+std::unique_ptr<fib> compile_fib(const app_config& config, const std::vector<port_plan>& ports,
+                                 uint64_t generation, neighbor_table& neighbors,
+                                 std::vector<std::string>& errors) {
+    std::vector<config_error> config_errors;
+    const bool router = config.mode == forwarding_mode::router;
+    const resolved_router routes =
+        router ? resolve_router(config.router, config.source, config_errors) : resolved_router{};
+    for (const auto& e : config_errors) {
+        errors.push_back(e.to_string());
     }
-    owned_ = std::move(next);
+    if (!config_errors.empty()) {
+        return nullptr;
+    }
+    std::map<std::string, fib_port> by_name;
+    for (const auto& p : ports) {
+        fib_port fp;
+        fp.id = p.port_id;
+        rte_eth_macaddr_get(p.port_id, &fp.mac);
+        by_name[p.name] = fp;
+    }
+    for (const auto& i : config.router.interfaces) {
+        auto it = by_name.find(i.port);
+        if (it == by_name.end()) {
+            errors.push_back(config.source + ":" + std::to_string(i.where.line) + ":" +
+                             std::to_string(i.where.column) + ": interface port '" + i.port +
+                             "' is not one of the ports in use");
+            return nullptr;
+        }
+        it->second.mtu = i.mtu;
+        if (i.mac) {
+            std::memcpy(it->second.mac.addr_bytes, i.mac->data(), 6);
+        }
+        for (const auto& a : i.addresses) {
+            if (a.address.v6) {
+                it->second.addr6.push_back(a.address.bytes);
+            } else {
+                uint32_t v4;
+                std::memcpy(&v4, a.address.bytes.data(), 4);
+                it->second.addr4.push_back(v4);
+            }
+        }
+    }
+    std::string error;
+    auto f = fib::build(routes, by_name, generation, neighbors, router, error);
+    if (!f) {
+        errors.push_back(error);
+    }
+    return f;
 }
 
 int32_t fib::rule4(uint32_t ip_host, uint8_t depth) const noexcept {

@@ -1,11 +1,11 @@
-// The forwarding information base of router mode: an immutable object built
-// from the configuration (interfaces, static routes, static neighbours) and
-// published to the workers by an atomic pointer swap with an RCU grace
-// period (rte_rcu_qsbr) before the old one is freed.
+// The forwarding information base: an immutable table built from the
+// configuration (interfaces and their addresses; in router mode also static
+// routes and neighbours), one of the tables of a generation
+// (pipeline/generation.hpp): the route and respond stages read it with
+// ctx.table<fib>().
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,7 +15,6 @@
 #include <rte_ether.h>
 #include <rte_fib.h>
 #include <rte_lpm6.h>
-#include <rte_rcu_qsbr.h>
 
 #include "config/config.hpp"
 #include "io/port.hpp"
@@ -72,6 +71,17 @@ struct resolved_router {
 // prefix, mixed address families, ...).
 resolved_router resolve_router(const router_config& config, const std::string& source,
                                std::vector<config_error>& errors);
+
+class fib;
+
+// The fib of a configuration for the ports in use: each port's MAC (its
+// own, or the interface's mac), MTU and addresses; in router mode also the
+// routes and static neighbours (neighbour-table entries for gateways and
+// static neighbours go into neighbors). generation numbers the tables.
+// Returns nullptr and appends every error when it cannot be built.
+std::unique_ptr<fib> compile_fib(const app_config& config, const std::vector<port_plan>& ports,
+                                 uint64_t generation, neighbor_table& neighbors,
+                                 std::vector<std::string>& errors);
 
 class fib {
   public:
@@ -160,25 +170,6 @@ class fib {
     uint64_t generation_ = 0;
     std::size_t routes4_ = 0;
     std::size_t routes6_ = 0;
-};
-
-// Where the workers find the current fib. Readers load it at the top of a
-// burst; the control thread publishes a new one and frees the old one after
-// every registered reader reported a quiescent state.
-class fib_store {
-  public:
-    explicit fib_store(rte_rcu_qsbr* qsbr) noexcept : qsbr_(qsbr) {}
-    ~fib_store();
-
-    const fib* current() const noexcept { return current_.load(std::memory_order_acquire); }
-    // caller_thread: the caller's QSBR thread id if it is itself a reader
-    // (the main lcore running a segment), else RTE_QSBR_THRID_INVALID.
-    void publish(std::unique_ptr<fib> next, unsigned caller_thread);
-
-  private:
-    rte_rcu_qsbr* qsbr_;
-    std::atomic<const fib*> current_{nullptr};
-    std::unique_ptr<fib> owned_;
 };
 
 }  // namespace dpdk_app

@@ -17,7 +17,7 @@
 #include <rte_ether.h>
 #include <rte_hash.h>
 
-#include "route/ip.hpp"
+#include "config/ip.hpp"
 
 namespace dpdk_app {
 

@@ -10,7 +10,7 @@
 #include "packet/byteorder.hpp"
 #include "packet/meta.hpp"
 #include "packet/parse_fast.hpp"
-#include "packet/parse_stage.hpp"
+#include "parse/parse_stage.hpp"
 #include "packet/rewrite.hpp"
 
 namespace dpdk_app {
@@ -252,7 +252,7 @@ void route_burst(const fib* f, burst& b, uint16_t from, stage_context& ctx) noex
 }
 
 void route_stage::process(burst& b, stage_context& ctx) noexcept {
-    route_burst(store_.current(), b, 0, ctx);
+    route_burst(ctx.table<fib>(), b, 0, ctx);
 }
 
 namespace {
@@ -388,7 +388,7 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
 }  // namespace
 
 void parse_route_stage::process(burst& b, stage_context& ctx) noexcept {
-    const fib* f = store_.current();
+    const fib* f = ctx.table<fib>();
     b.out_port = no_port;
     b.port_runs = {};
     b.has_punts = false;

@@ -14,14 +14,12 @@ namespace dpdk_app {
 // or punted stays in order after b.pkts[from - 1], the rest is dropped.
 void route_burst(const fib* f, burst& b, uint16_t from, stage_context& ctx) noexcept;
 
+// Reads the generation's fib (ctx.table<fib>()).
 class route_stage final : public stage {
   public:
-    explicit route_stage(const fib_store& store) noexcept : store_(store) {}
     std::string_view name() const noexcept override { return "route"; }
+    stage_marks marks() const noexcept override { return {.punts = true}; }
     void process(burst& b, stage_context& ctx) noexcept override;
-
-  private:
-    const fib_store& store_;
 };
 
 // Router mode's parse and route stages fused into one, built when both run
@@ -35,12 +33,9 @@ class route_stage final : public stage {
 // punts and output frames are the same either way (tested).
 class parse_route_stage final : public stage {
   public:
-    explicit parse_route_stage(const fib_store& store) noexcept : store_(store) {}
     std::string_view name() const noexcept override { return "parse+route"; }
+    stage_marks marks() const noexcept override { return {.punts = true}; }
     void process(burst& b, stage_context& ctx) noexcept override;
-
-  private:
-    const fib_store& store_;
 };
 
 }  // namespace dpdk_app

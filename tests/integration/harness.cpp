@@ -121,6 +121,10 @@ run_result app_process::wait(std::chrono::milliseconds timeout) {
     return result_;
 }
 
+std::string app_process::err_so_far() const {
+    return slurp(err_path_);
+}
+
 run_result run_app(const std::vector<std::string>& args, const temp_dir& dir,
                    std::chrono::milliseconds timeout) {
     app_process p(args, dir);

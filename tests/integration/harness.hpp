@@ -54,6 +54,8 @@ class app_process {
     // Waits until the process exits or the timeout passes (then kills it).
     run_result wait(std::chrono::milliseconds timeout);
     bool running();
+    // What the process wrote to stderr so far.
+    std::string err_so_far() const;
 
   private:
     int pid_ = -1;

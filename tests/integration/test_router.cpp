@@ -307,4 +307,107 @@ TEST(Router, ReloadUnderLoadIsHitless) {
     EXPECT_EQ(end["mempool"]["in_use"], 0u);
 }
 
+std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+// 200 reloads during a router replay on 2 lcores. Valid configurations
+// (the route to the replay's destinations comes and goes, and a block of
+// other routes grows and shrinks) alternate with invalid ones of every
+// kind: TOML syntax, a bad value, a route no interface reaches, a change
+// that needs a restart. Every invalid file is rejected, every valid one
+// becomes the next generation, nothing is dropped but by the routes' own
+// verdict (no_route), every counter adds up and one generation is left.
+TEST(Router, TwoHundredReloadsUnderLoad) {
+    temp_dir dir;
+    ASSERT_EQ(sh("/usr/bin/python3 -c \"from scapy.all import *; wrpcap('" + dir.file("in.pcap") +
+                 "', [Ether(src='02:00:00:00:00:99', dst='02:00:00:00:00:01')/IP(src='192.0.2.10', "
+                 "dst='203.0.113.%d' % (i + 1))/UDP(sport=9, dport=9)/Raw(b'r' * 18) for i in "
+                 "range(64)]); wrpcap('" +
+                 dir.file("empty.pcap") + "', [])\" 2>/dev/null"),
+              0);
+    const std::string config = dir.file("router.toml");
+    auto write_config = [&](const std::string& text) {
+        {
+            std::ofstream(config + ".new") << text;
+        }
+        ASSERT_EQ(std::rename((config + ".new").c_str(), config.c_str()), 0);
+    };
+    const std::string route = "[[route]]\nprefix = \"203.0.113.0/24\"\nvia = \"198.51.100.2\"\n\n";
+    std::string without_route = router_toml;
+    without_route.erase(without_route.find(route), route.size());
+    auto valid = [&](int k) {
+        std::string text = k % 2 == 0 ? router_toml : without_route;
+        for (int r = 0; r < k % 7; ++r) {
+            text += "[[route]]\nprefix = \"198.18." + std::to_string(r) +
+                    ".0/24\"\nvia = \"198.51.100.7\"\n";
+        }
+        return text;
+    };
+    const std::string invalid[] = {
+        std::string(router_toml) + "[[route]\n",
+        std::string(router_toml) + "[pipeline]\nring_size = 100\n",
+        std::string(router_toml) + "[[route]]\nprefix = \"198.19.0.0/16\"\nvia = \"10.9.9.9\"\n",
+        std::string("[dataplane]\nmode = \"bridge\"\n"),
+    };
+    write_config(valid(0));
+    auto args = eal_base("-l 0-1");
+    args.insert(args.end(), {"--vdev=net_pcap0,rx_pcap=" + dir.file("in.pcap") + ",infinite_rx=1",
+                             "--vdev=net_pcap1,rx_pcap=" + dir.file("empty.pcap"), "--", "-c",
+                             config, "--stats-json", dir.file("stats.json")});
+    app_process app(args, dir);
+    std::this_thread::sleep_for(1000ms);
+    ASSERT_TRUE(app.running()) << app.err_so_far();
+
+    constexpr int reloads = 200;
+    for (int i = 0; i < reloads; ++i) {
+        write_config(i % 2 == 1 ? valid(i / 2 + 1) : invalid[(i / 2) % 4]);
+        app.signal(SIGHUP);
+        // One verdict per SIGHUP: wait for it before the next signal (signals
+        // sent while one is pending would merge).
+        bool answered = false;
+        for (int t = 0; t < 1500 && !answered; ++t) {
+            const std::string err = app.err_so_far();
+            answered = occurrences(err, "dpdk-app: reloaded ") +
+                           occurrences(err, "reload rejected") ==
+                       static_cast<std::size_t>(i + 1);
+            if (!answered) {
+                std::this_thread::sleep_for(10ms);
+            }
+        }
+        ASSERT_TRUE(answered) << "reload " << i << " got no verdict:\n" << app.err_so_far();
+    }
+    std::this_thread::sleep_for(300ms);
+    app.signal(SIGTERM);
+    const run_result r = app.wait(60s);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(occurrences(r.err, "reload rejected"), static_cast<std::size_t>(reloads / 2));
+    // A bridge file changes the mode and more (each key is named).
+    EXPECT_EQ(occurrences(r.err, "reload rejected: dataplane.mode, "),
+              static_cast<std::size_t>(reloads / 8))
+        << r.err.substr(0, 4000);
+    EXPECT_EQ(occurrences(r.err, "is not inside any interface subnet"),
+              static_cast<std::size_t>(reloads / 8));
+    const auto end = read_json(dir.file("stats.json"));
+    EXPECT_TRUE(conservation_holds(end));
+    EXPECT_EQ(end["config"]["generation"], 1u + reloads / 2);
+    EXPECT_EQ(end["config"]["reloads"], static_cast<uint64_t>(reloads / 2));
+    EXPECT_EQ(end["config"]["reload_failures"], static_cast<uint64_t>(reloads / 2));
+    EXPECT_EQ(end["config"]["generations_alive"], 1u);
+    EXPECT_GT(end["totals"]["forwarded"].get<uint64_t>(), 10000u);
+    EXPECT_GT(end["drops"]["no_route"].get<uint64_t>(), 0u);
+    uint64_t other_drops = 0;
+    for (const auto& [reason, count] : end["drops"].items()) {
+        if (reason != "no_route") {
+            other_drops += count.get<uint64_t>();
+        }
+    }
+    EXPECT_EQ(other_drops, 0u) << end["drops"].dump();
+    EXPECT_EQ(end["mempool"]["in_use"], 0u);
+}
+
 }  // namespace

@@ -59,13 +59,6 @@ TEST(config_defaults, empty_text_gives_the_model_defaults) {
     EXPECT_TRUE(r.config.ports.empty());
 }
 
-TEST(config_defaults, stage_chain_of_bridge) {
-    EXPECT_THAT(stage_chain(forwarding_mode::bridge), ElementsAre("rx", "parse", "bridge", "respond", "tx"));
-    EXPECT_THAT(stage_chain(forwarding_mode::bridge, false), ElementsAre("rx", "bridge", "tx"));
-    EXPECT_THAT(stage_chain(forwarding_mode::router),
-                ElementsAre("rx", "parse", "route", "respond", "tx"));
-}
-
 constexpr const char* full_config = R"(# every key
 [dataplane]
 mode = "bridge"
@@ -322,21 +315,6 @@ const invalid_case invalid_cases[] = {
      "unknown key 'responder.arp_timeout'"},
     {"bad_ring_full", "[pipeline]\nring_full = \"block\"\n", 2, 13,
      "pipeline.ring_full: expected one of \"backpressure\", \"drop\", got \"block\""},
-    {"placement_wrong_order",
-     "[pipeline]\nplacement = [[\"rx\"], [\"parse\", \"tx\", \"bridge\"]]\n", 2, 13,
-     "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
-     "bridge, respond, tx), each exactly once"},
-    {"placement_missing_stage", "[pipeline]\nplacement = [[\"rx\", \"parse\", \"tx\"]]\n", 2, 13,
-     "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
-     "bridge, respond, tx), each exactly once"},
-    {"placement_duplicate_stage",
-     "[pipeline]\nplacement = [[\"rx\", \"parse\", \"bridge\"], [\"bridge\", \"tx\"]]\n", 2, 13,
-     "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
-     "bridge, respond, tx), each exactly once"},
-    {"placement_unknown_stage",
-     "[pipeline]\nplacement = [[\"rx\", \"parse\", \"nat\", \"bridge\", \"tx\"]]\n", 2, 13,
-     "pipeline.placement: the groups must list the stages of this mode in order (rx, parse, "
-     "bridge, respond, tx), each exactly once"},
     {"placement_non_string",
      "[pipeline]\nplacement = [[\"rx\", 5], [\"parse\", \"bridge\", \"tx\"]]\n", 2, 21,
      "pipeline.placement: expected a stage name string"},

@@ -15,8 +15,9 @@
 #include "config/config.hpp"
 #include "eal_env.hpp"
 #include "packet/checksum.hpp"
+#include "pipeline/generation.hpp"
 #include "route/fib.hpp"
-#include "route/ip.hpp"
+#include "config/ip.hpp"
 
 using namespace dpdk_app;
 using ::testing::HasSubstr;
@@ -519,13 +520,15 @@ TEST_F(fib_test, next_hops_and_neighbours) {
     EXPECT_LT(rte_hash_lookup_data(neighbors_->hash4(), key, &data), 0);
 }
 
-TEST_F(fib_test, store_publishes_and_frees_after_grace_period) {
+// A fib reaches the workers as a table of a generation.
+TEST_F(fib_test, generation_store_publishes_and_frees_after_grace_period) {
     const std::size_t size = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
     auto* qs = static_cast<rte_rcu_qsbr*>(rte_zmalloc("unit_qsbr", size, RTE_CACHE_LINE_SIZE));
     ASSERT_NE(qs, nullptr);
     ASSERT_EQ(rte_rcu_qsbr_init(qs, RTE_MAX_LCORE), 0);
+    const uint64_t alive_before = generation::alive();
     {
-        fib_store store(qs);
+        generation_store store(qs);
         EXPECT_EQ(store.current(), nullptr);
         std::vector<config_error> errors;
         const auto r = resolve_router(two_interfaces(), "t", errors);
@@ -533,16 +536,27 @@ TEST_F(fib_test, store_publishes_and_frees_after_grace_period) {
         auto f1 = fib::build(r, test_ports(), 9004, *neighbors_, true, error);
         ASSERT_TRUE(f1) << error;
         const fib* first = f1.get();
-        store.publish(std::move(f1), RTE_QSBR_THRID_INVALID);
-        EXPECT_EQ(store.current(), first);
+        auto g1 = std::make_unique<generation>(1);
+        g1->add(std::move(f1));
+        store.publish(std::move(g1), RTE_QSBR_THRID_INVALID);
+        ASSERT_NE(store.current(), nullptr);
+        EXPECT_EQ(store.current()->number(), 1u);
+        EXPECT_EQ(store.current()->find<fib>(), first);
+        EXPECT_EQ(generation::alive(), alive_before + 1);
         auto f2 = fib::build(r, test_ports(), 9005, *neighbors_, true, error);
         ASSERT_TRUE(f2) << error;
         const fib* second = f2.get();
-        // No reader is registered, so the grace period ends at once.
-        store.publish(std::move(f2), RTE_QSBR_THRID_INVALID);
-        EXPECT_EQ(store.current(), second);
-        EXPECT_EQ(store.current()->generation(), 9005u);
+        auto g2 = std::make_unique<generation>(2);
+        g2->add(std::move(f2));
+        // No reader is registered, so the grace period ends at once and the
+        // first generation (with its fib) is freed.
+        store.publish(std::move(g2), RTE_QSBR_THRID_INVALID);
+        EXPECT_EQ(store.current()->number(), 2u);
+        EXPECT_EQ(store.current()->find<fib>(), second);
+        EXPECT_EQ(store.current()->find<fib>()->generation(), 9005u);
+        EXPECT_EQ(generation::alive(), alive_before + 1);
     }
+    EXPECT_EQ(generation::alive(), alive_before);
     rte_free(qs);
 }
 

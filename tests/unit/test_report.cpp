@@ -385,5 +385,47 @@ TEST_F(write_file_atomic_test, to_json_round_trips_through_a_file) {
     EXPECT_EQ(j.at("totals").at("rx"), 1000);
 }
 
+TEST(summary_text, totals_non_zero_drops_and_ports) {
+    run_report r = sample_report();
+    r.generations_alive = 1;
+    EXPECT_EQ(summary_text(r),
+              "dpdk-app: 2.50 s  rx 1000  forwarded 900  dropped 53  consumed 7  generated 2 "
+              "(sent 1, dropped 1)  in_flight 40\n"
+              "  drop ring_full        50\n"
+              "  drop tx_full          4\n"
+              "  port 0 net_\"tap\"0   rx 600 tx 400 (driver: in 601 out 399 missed 1 errors "
+              "2/3)\n"
+              "  port 1 net_tap1     rx 0 tx 0 (driver: in 0 out 0 missed 0 errors 0/0)\n");
+}
+
+TEST(status_line, rates_per_port_over_the_interval) {
+    pipeline_stats last;
+    pipeline_stats now;
+    now.rx = 3'000'000;
+    now.forwarded = 1'500'000;
+    now.drops[static_cast<std::size_t>(drop_reason::no_route)] = 9;
+    now.port_rx[2] = 3'000'000;
+    now.port_tx[5] = 1'500'000;
+    const std::vector<port_plan> ports = {{2, "a", 5}, {5, "b", 2}};
+    EXPECT_EQ(status_line(now, last, 2.0, ports),
+              "\rrx 1.500 Mpps  fwd 0.750 Mpps  drops 9 | a rx 1.500 tx 0.000 | b rx 0.000 tx "
+              "0.750   ");
+}
+
+TEST(to_json, the_config_section_has_the_generation_and_how_many_are_alive) {
+    run_report r = sample_report();
+    r.config.number = 7;
+    r.config.reloads = 6;
+    r.config.reload_failures = 2;
+    r.config.routes4 = 11;
+    r.generations_alive = 1;
+    const nlohmann::json j = nlohmann::json::parse(to_json(r));
+    EXPECT_EQ(j.at("config").at("generation"), 7);
+    EXPECT_EQ(j.at("config").at("reloads"), 6);
+    EXPECT_EQ(j.at("config").at("reload_failures"), 2);
+    EXPECT_EQ(j.at("config").at("routes4"), 11);
+    EXPECT_EQ(j.at("config").at("generations_alive"), 1);
+}
+
 }  // namespace
 }  // namespace dpdk_app

@@ -21,6 +21,7 @@
 
 #include "corpus.hpp"
 #include "eal_env.hpp"
+#include "generation_util.hpp"
 #include "io/port.hpp"
 #include "packet/meta.hpp"
 #include "packet/parse.hpp"
@@ -92,8 +93,7 @@ class resolver_test : public ::testing::Test {
         p1.addr6 = {prefix("2001:db8:2::1/128").address.bytes};
         auto f = fib::build(rr, {{"p0", p0}, {"p1", p1}}, 1, sp_->neighbors(), true, error);
         ASSERT_TRUE(f) << error;
-        store_ = std::make_unique<fib_store>(nullptr);
-        store_->publish(std::move(f), RTE_QSBR_THRID_INVALID);
+        store_ = unit::store_with(std::move(f));
         settings_.hold_per_neighbor = 2;
         settings_.retries = 3;
         settings_.retry_ms = 100;
@@ -195,7 +195,7 @@ class resolver_test : public ::testing::Test {
     rte_mempool* rx_pool_ = nullptr;
     rte_mempool* ctl_pool_ = nullptr;
     std::unique_ptr<slow_path> sp_;
-    std::unique_ptr<fib_store> store_;
+    std::unique_ptr<generation_store> store_;
     resolver_settings settings_;
     std::unique_ptr<resolver> res_;
 };

@@ -34,6 +34,7 @@
 
 #include "corpus.hpp"
 #include "eal_env.hpp"
+#include "generation_util.hpp"
 #include "mbuf_util.hpp"
 #include "packet/meta.hpp"
 #include "packet/parse.hpp"
@@ -44,7 +45,7 @@
 #include "pipeline/stage.hpp"
 #include "respond/build.hpp"
 #include "respond/rate_limit.hpp"
-#include "packet/parse_stage.hpp"
+#include "parse/parse_stage.hpp"
 #include "respond/respond_stage.hpp"
 #include "respond/slow_path.hpp"
 #include "route/fib.hpp"
@@ -338,7 +339,7 @@ bytes na6(const ip6_t& src, const ip6_t& dst, const ip6_t& target, uint32_t flag
 struct shared_state {
     rte_mempool* pool = nullptr;
     std::unique_ptr<slow_path> slow;
-    std::unique_ptr<fib_store> store;
+    std::unique_ptr<generation_store> store;
     std::string error;
 };
 shared_state& shared() {
@@ -447,11 +448,11 @@ struct result {
 // lives as long as the harness).
 class harness {
   public:
-    explicit harness(bool router, const error_limits& limits = {}, const fib_store* store = nullptr)
+    explicit harness(bool router, const error_limits& limits = {},
+                     const generation_store* store = nullptr)
         : counters_(std::make_unique<segment_counters>()),
-          ctx_(*counters_),
-          stage_(store != nullptr ? *store : *shared().store, shared().slow.get(), 0,
-                 responder_settings{router, limits}, test_hz) {}
+          ctx_(*counters_, (store != nullptr ? *store : *shared().store).current()),
+          stage_(shared().slow.get(), 0, responder_settings{router, limits}, test_hz) {}
 
     result run(const std::vector<input>& in, uint64_t now = 0, uint16_t out_port = no_port,
                bool force_has_punts = false) {
@@ -465,7 +466,8 @@ class harness {
             }
             packet_meta& pm = *meta_of(m);
             if (auto why = parse_packet(m, pm)) {
-                ADD_FAILURE() << "parse_packet dropped the input: " << name_of(*why);
+                ADD_FAILURE() << "parse_packet dropped the input: "
+                              << name_of(drop_reason_of(*why));
                 rte_pktmbuf_free(m);
                 continue;
             }
@@ -557,8 +559,7 @@ class responder_base : public ::testing::Test {
             s.error = "fib::build: " + error;
             return;
         }
-        s.store = std::make_unique<fib_store>(nullptr);
-        s.store->publish(std::move(f), RTE_QSBR_THRID_INVALID);
+        s.store = unit::store_with(std::move(f));
     }
 
     static void TearDownTestSuite() {
@@ -1519,9 +1520,8 @@ TEST_F(responder_stage_test, router_ignores_punt_marks_without_has_punts) {
         b.count = 1;
         b.has_punts = false;
         auto counters = std::make_unique<segment_counters>();
-        stage_context ctx(*counters);
-        respond_stage st(*shared().store, shared().slow.get(), 0, responder_settings{true, {}},
-                         test_hz);
+        stage_context ctx(*counters, shared().store->current());
+        respond_stage st(shared().slow.get(), 0, responder_settings{true, {}}, test_hz);
         st.process(b, ctx);
         ctx.free_discarded();
         EXPECT_EQ(b.count, 1);
@@ -1628,7 +1628,7 @@ TEST_F(responder_stage_test, bridge_learns_nothing) {
 }
 
 TEST_F(responder_stage_test, no_fib_published_leaves_the_burst_alone) {
-    fib_store empty(nullptr);
+    generation_store empty(nullptr);
     harness h(false, {}, &empty);
     const bytes f = frame4(echo4(peer4, our4, payload(8)));
     const result r = h.run({in(f)});
@@ -1640,9 +1640,8 @@ TEST_F(responder_stage_test, bridge_without_addresses_leaves_the_burst_alone) {
     std::string error;
     auto f = make_fib(false, error);
     ASSERT_TRUE(f) << error;
-    fib_store store(nullptr);
-    store.publish(std::move(f), RTE_QSBR_THRID_INVALID);
-    harness h(false, {}, &store);
+    const auto store = unit::store_with(std::move(f));
+    harness h(false, {}, store.get());
     const bytes arp = arp_frame(1, peer_mac, peer4, our4);
     const result r = h.run({in(arp)});
     EXPECT_EQ(r.frames, std::vector<bytes>{arp});
@@ -1660,9 +1659,8 @@ TEST_F(responder_stage_test, bridge_with_only_ipv6_addresses_passes_ipv4_echo_re
     auto f = fib::build(resolved_router{}, {{"p0", p0}}, 1, shared().slow->neighbors(),
                         /*tables=*/false, error);
     ASSERT_TRUE(f) << error;
-    fib_store store(nullptr);
-    store.publish(std::move(f), RTE_QSBR_THRID_INVALID);
-    harness h(false, {}, &store);
+    const auto store = unit::store_with(std::move(f));
+    harness h(false, {}, store.get());
     const bytes to_us = frame4(echo4(peer4, our4, payload(8)));
     const bytes to_zero = frame4(echo4(peer4, {0, 0, 0, 0}, payload(8)));
     const result r = h.run({in(to_us), in(to_zero)}, 0, /*out_port=*/0);
@@ -1719,7 +1717,7 @@ class fused_bridge_test : public responder_base {
         const std::vector<port_plan> ports = {port_plan{0, "p0", 0}};
         const responder_settings settings{false, error_limits{}};
         auto counters = std::make_unique<segment_counters>();
-        stage_context ctx(*counters);
+        stage_context ctx(*counters, shared().store->current());
         ctx.set_now(0);
         burst b;
         for (const input& i : items) {
@@ -1733,13 +1731,12 @@ class fused_bridge_test : public responder_base {
         b.in_port = 0;
         const counts before = snapshot(*counters);
         if (fused) {
-            parse_bridge_respond_stage s(ports, *shared().store, shared().slow.get(), 0, settings,
-                                         test_hz);
+            parse_bridge_respond_stage s(ports, shared().slow.get(), 0, settings, test_hz);
             s.process(b, ctx);
         } else {
             parse_stage p;
             bridge_stage br(ports);
-            respond_stage r(*shared().store, shared().slow.get(), 0, settings, test_hz);
+            respond_stage r(shared().slow.get(), 0, settings, test_hz);
             p.process(b, ctx);
             br.process(b, ctx);
             r.process(b, ctx);
@@ -1848,7 +1845,7 @@ TEST_F(fused_bridge_test, answers_echo_requests_without_writing_metadata) {
     }
     const std::vector<port_plan> ports = {port_plan{0, "p0", 0}};
     auto counters = std::make_unique<segment_counters>();
-    stage_context ctx(*counters);
+    stage_context ctx(*counters, shared().store->current());
     burst b;
     for (const input& i : items) {
         rte_mbuf* m = make_mbuf(i);
@@ -1857,8 +1854,7 @@ TEST_F(fused_bridge_test, answers_echo_requests_without_writing_metadata) {
         b.pkts[b.count++] = m;
     }
     b.in_port = 0;
-    parse_bridge_respond_stage s(ports, *shared().store, shared().slow.get(), 0,
-                                 responder_settings{}, test_hz);
+    parse_bridge_respond_stage s(ports, shared().slow.get(), 0, responder_settings{}, test_hz);
     EXPECT_EQ(s.name(), "parse+bridge+respond");
     s.process(b, ctx);
     ASSERT_EQ(b.count, 8);

@@ -24,10 +24,11 @@
 #include "config/config.hpp"
 #include "corpus.hpp"
 #include "eal_env.hpp"
+#include "generation_util.hpp"
 #include "mbuf_util.hpp"
 #include "packet/meta.hpp"
 #include "packet/parse.hpp"
-#include "packet/parse_stage.hpp"
+#include "parse/parse_stage.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/stage.hpp"
 #include "route/fib.hpp"
@@ -139,8 +140,7 @@ class fused_route_test : public ::testing::Test {
         if (!f) {
             return;
         }
-        store_ = std::make_unique<fib_store>(nullptr);
-        store_->publish(std::move(f), RTE_QSBR_THRID_INVALID);
+        store_ = unit::store_with(std::move(f));
     }
 
     static void TearDownTestSuite() {
@@ -192,7 +192,7 @@ class fused_route_test : public ::testing::Test {
     static outcome run(const std::vector<item>& burst_items, bool fused) {
         outcome o;
         segment_counters counters;
-        stage_context ctx(counters);
+        stage_context ctx(counters, store_->current());
         burst b;
         for (const item& it : burst_items) {
             if (rte_mbuf* m = make_mbuf(it)) {
@@ -201,11 +201,11 @@ class fused_route_test : public ::testing::Test {
         }
         b.in_port = rx_port;
         if (fused) {
-            parse_route_stage s(*store_);
+            parse_route_stage s;
             s.process(b, ctx);
         } else {
             parse_stage p;
-            route_stage r(*store_);
+            route_stage r;
             p.process(b, ctx);
             if (b.count > 0) {
                 r.process(b, ctx);
@@ -240,7 +240,7 @@ class fused_route_test : public ::testing::Test {
 
     static inline rte_mempool* pool_ = nullptr;
     static inline std::unique_ptr<neighbor_table> neighbors_;
-    static inline std::unique_ptr<fib_store> store_;
+    static inline std::unique_ptr<generation_store> store_;
     static inline std::string error_;
 };
 
@@ -426,7 +426,7 @@ TEST_F(fused_route_test, forwards_plain_ipv4_without_writing_metadata) {
         items.push_back(it);
     }
     segment_counters counters;
-    stage_context ctx(counters);
+    stage_context ctx(counters, store_->current());
     burst b;
     for (const item& it : items) {
         rte_mbuf* m = make_mbuf(it);
@@ -434,7 +434,7 @@ TEST_F(fused_route_test, forwards_plain_ipv4_without_writing_metadata) {
         std::memset(static_cast<void*>(meta_of(m)), 0xa5, sizeof(packet_meta));
         b.pkts[b.count++] = m;
     }
-    parse_route_stage s(*store_);
+    parse_route_stage s;
     EXPECT_EQ(s.name(), "parse+route");
     s.process(b, ctx);
     ASSERT_EQ(b.count, 32);

@@ -23,6 +23,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "dataplane/compose.hpp"
 #include "eal_env.hpp"
 #include "forward/bridge.hpp"
 #include "io/port.hpp"
@@ -229,6 +230,29 @@ class misroute_stage final : public stage {
         }
     }
 };
+
+// A pipeline of the composer's stages for a bridge on these ports, as the
+// dataplane builds it (no slow path: these chains have no responder).
+std::unique_ptr<pipeline> create_pipeline(const pipeline_options& opt, const placement& where,
+                                          const std::vector<port_plan>& plans,
+                                          std::string& error) {
+    static const app_config bridge_config;
+    std::vector<uint16_t> ids;
+    for (const auto& p : plans) {
+        ids.push_back(p.port_id);
+    }
+    const stage_builder build = [plans](const std::vector<std::string>& names, unsigned lane,
+                                        std::vector<std::unique_ptr<stage>>& out,
+                                        std::string& why) {
+        stage_deps deps;
+        deps.lane = lane;
+        deps.config = &bridge_config;
+        deps.ports = &plans;
+        deps.tsc_hz = rte_get_tsc_hz();
+        return make_stages(names, deps, true, out, why);
+    };
+    return pipeline::create(opt, where, ids, build, {}, error);
+}
 
 class segment_test : public ::testing::Test {
   protected:
@@ -1217,7 +1241,7 @@ TEST_F(segment_test, pipeline_on_the_main_lcore_forwards_and_stops) {
     where.groups = {{"rx"}, {"bridge"}, {"tx"}};
     where.lane_lcores = {{0, 0, 0}};
     std::string error;
-    auto pipe = pipeline::create(opt, where, plans, error);
+    auto pipe = create_pipeline(opt, where, plans, error);
     ASSERT_NE(pipe, nullptr) << error;
     EXPECT_EQ(error, "");
     EXPECT_FALSE(pipe->finished());
@@ -1276,7 +1300,7 @@ TEST_F(segment_test, pipeline_lanes_use_their_own_queues) {
     where.groups = {{"rx", "bridge"}, {"tx"}};
     where.lane_lcores = {{0, 0}, {0, 0}};
     std::string error;
-    auto pipe = pipeline::create(opt, where, plans, error);
+    auto pipe = create_pipeline(opt, where, plans, error);
     ASSERT_NE(pipe, nullptr) << error;
     for (unsigned i = 0; i < 1000 && pipe->stats().forwarded < 120; ++i) {
         pipe->run_main_slice(2);
@@ -1432,7 +1456,7 @@ TEST_F(segment_test, pipeline_rejects_an_unknown_stage) {
     where.groups = {{"rx"}, {"nat"}, {"tx"}};
     where.lane_lcores = {{0, 0, 0}};
     std::string error;
-    auto pipe = pipeline::create(pipeline_options{}, where, {}, error);
+    auto pipe = create_pipeline(pipeline_options{}, where, {}, error);
     EXPECT_EQ(pipe, nullptr);
     EXPECT_EQ(error, "unknown stage 'nat'");
 }
@@ -1445,7 +1469,7 @@ TEST_F(segment_test, pipeline_without_a_main_lcore_segment_has_no_main_slice) {
     where.groups = {{"rx", "bridge", "tx"}};
     where.lane_lcores = {{1}};  // a worker lcore; never launched here
     std::string error;
-    auto pipe = pipeline::create(pipeline_options{}, where, plans, error);
+    auto pipe = create_pipeline(pipeline_options{}, where, plans, error);
     ASSERT_NE(pipe, nullptr) << error;
     EXPECT_FALSE(pipe->run_main_slice(1));
     const pipeline_stats st = pipe->stats();

@@ -1,4 +1,4 @@
-#include "route/ip.hpp"
+#include "config/ip.hpp"
 
 #include <arpa/inet.h>
 

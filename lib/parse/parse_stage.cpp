@@ -1,4 +1,4 @@
-#include "packet/parse_stage.hpp"
+#include "parse/parse_stage.hpp"
 
 #include <cassert>
 
@@ -18,7 +18,7 @@ void parse_burst(burst& b, uint16_t from, stage_context& ctx) noexcept {
         // The pool must have been created with a private area for the metadata.
         assert(m->priv_size >= sizeof(packet_meta));
         if (const auto why = parse_packet(m, *meta_of(m))) {
-            ctx.drop(m, *why);
+            ctx.drop(m, drop_reason_of(*why));
         } else {
             b.pkts[kept++] = m;
         }

@@ -1,0 +1,180 @@
+#include "dataplane/compose.hpp"
+
+#include <algorithm>
+
+#include "forward/bridge.hpp"
+#include "parse/parse_stage.hpp"
+#include "respond/respond_stage.hpp"
+#include "route/fib.hpp"
+#include "route/route_stage.hpp"
+
+namespace dpdk_app {
+
+namespace {
+
+bool validating(const app_config& c) {
+    return c.validate;  // router mode always validates (a config error otherwise)
+}
+bool bridging(const app_config& c) {
+    return c.mode == forwarding_mode::bridge;
+}
+bool routing(const app_config& c) {
+    return c.mode == forwarding_mode::router;
+}
+
+responder_settings responder_of(const stage_deps& d) {
+    return responder_settings_from(*d.config);
+}
+
+}  // namespace
+
+const std::vector<stage_registration>& stage_registrations() {
+    static const std::vector<stage_registration> all = {
+        {"parse", chain_position::parse, "dataplane.validate = true (the default)", validating,
+         [](const stage_deps&) -> std::unique_ptr<stage> {
+             return std::make_unique<parse_stage>();
+         }},
+        {"bridge", chain_position::forward, "dataplane.mode = \"bridge\"", bridging,
+         [](const stage_deps& d) -> std::unique_ptr<stage> {
+             return std::make_unique<bridge_stage>(*d.ports);
+         }},
+        {"route", chain_position::forward, "dataplane.mode = \"router\"", routing,
+         [](const stage_deps&) -> std::unique_ptr<stage> {
+             return std::make_unique<route_stage>();
+         }},
+        {"respond", chain_position::respond, "parsed packets (dataplane.validate)", validating,
+         [](const stage_deps& d) -> std::unique_ptr<stage> {
+             return std::make_unique<respond_stage>(d.slow, d.lane, responder_of(d), d.tsc_hz);
+         }},
+    };
+    return all;
+}
+
+const std::vector<fusion_registration>& fusion_registrations() {
+    static const std::vector<fusion_registration> all = {
+        {{"parse", "route", "respond"},
+         [](const stage_deps& d) -> std::unique_ptr<stage> {
+             return std::make_unique<parse_route_respond_stage>(d.slow, d.lane, responder_of(d),
+                                                                d.tsc_hz);
+         }},
+        {{"parse", "bridge", "respond"},
+         [](const stage_deps& d) -> std::unique_ptr<stage> {
+             return std::make_unique<parse_bridge_respond_stage>(*d.ports, d.slow, d.lane,
+                                                                 responder_of(d), d.tsc_hz);
+         }},
+    };
+    return all;
+}
+
+const std::vector<table_registration>& table_registrations() {
+    static const std::vector<table_registration> all = {
+        {"fib",
+         [](const app_config& c, std::vector<config_error>& errors) {
+             // Gateways on interface subnets, duplicates, address families:
+             // needs every route, the routes file's too.
+             resolve_router(c.router, c.source, errors);
+         },
+         [](const app_config& c, const compile_env& env, generation& into,
+            std::vector<std::string>& errors) {
+             auto f = compile_fib(c, *env.ports, into.number(), *env.neighbors, errors);
+             if (!f) {
+                 return false;
+             }
+             into.add(std::move(f));
+             return true;
+         }},
+    };
+    return all;
+}
+
+std::vector<std::string> compose_chain(const app_config& config) {
+    std::vector<const stage_registration*> on;
+    for (const auto& r : stage_registrations()) {
+        if (r.enabled(config)) {
+            on.push_back(&r);
+        }
+    }
+    std::stable_sort(on.begin(), on.end(), [](const auto* a, const auto* b) {
+        return a->position < b->position;
+    });
+    std::vector<std::string> chain = {"rx"};
+    for (const auto* r : on) {
+        chain.emplace_back(r->name);
+    }
+    chain.emplace_back("tx");
+    return chain;
+}
+
+bool make_stages(const std::vector<std::string>& names, const stage_deps& deps, bool fuse,
+                 std::vector<std::unique_ptr<stage>>& out, std::string& error) {
+    std::size_t k = 0;
+    while (k < names.size()) {
+        const fusion_registration* fused = nullptr;
+        if (fuse) {
+            for (const auto& f : fusion_registrations()) {
+                if (k + f.stages.size() <= names.size() &&
+                    std::equal(f.stages.begin(), f.stages.end(), names.begin() + k) &&
+                    (fused == nullptr || f.stages.size() > fused->stages.size())) {
+                    fused = &f;
+                }
+            }
+        }
+        if (fused != nullptr) {
+            out.push_back(fused->make(deps));
+            k += fused->stages.size();
+            continue;
+        }
+        const auto& all = stage_registrations();
+        const auto it = std::find_if(all.begin(), all.end(),
+                                     [&](const auto& r) { return r.name == names[k]; });
+        if (it == all.end()) {
+            error = "unknown stage '" + names[k] + "'";
+            return false;
+        }
+        out.push_back(it->make(deps));
+        ++k;
+    }
+    return true;
+}
+
+void check_config(const app_config& config, std::vector<config_error>& errors) {
+    if (!config.placement.empty()) {
+        const auto chain = compose_chain(config);
+        std::vector<std::string> flat;
+        for (const auto& group : config.placement) {
+            flat.insert(flat.end(), group.begin(), group.end());
+        }
+        if (flat != chain) {
+            std::string want;
+            for (const auto& s : chain) {
+                want += (want.empty() ? "" : ", ") + s;
+            }
+            errors.push_back(
+                {config.source, config.placement_where,
+                 "pipeline.placement: the groups must list the stages of this mode in order (" +
+                     want + "), each exactly once"});
+        }
+    }
+    for (const auto& t : table_registrations()) {
+        t.check(config, errors);
+    }
+}
+
+config_result load_checked_config(const std::optional<std::string>& path) {
+    config_result r = path ? load_config_file(*path)
+                           : parse_config(embedded_default_config(), "<embedded default>");
+    check_config(r.config, r.errors);
+    return r;
+}
+
+std::unique_ptr<generation> compile_generation(const app_config& config, const compile_env& env,
+                                               uint64_t number, std::vector<std::string>& errors) {
+    auto g = std::make_unique<generation>(number);
+    bool ok = true;
+    for (const auto& t : table_registrations()) {
+        ok = t.compile(config, env, *g, errors) && ok;
+    }
+    return ok ? std::move(g) : nullptr;
+}
+
+}  // namespace dpdk_app
