@@ -56,6 +56,7 @@ class error_sink {
         errors_.push_back({source_, where, std::move(message)});
     }
     std::vector<config_error> take() { return std::move(errors_); }
+    std::size_t size() const { return errors_.size(); }
     const std::string& source() const { return source_; }
 
   private:
@@ -513,6 +514,227 @@ void read_responder(table_reader& top, app_config& c, error_sink& errors) {
     r.finish();
 }
 
+// "80", 80 or "1000-2000"
+std::optional<port_range> port_range_value(const toml::node& n, const std::string& what,
+                                           error_sink& errors) {
+    if (auto v = n.value_exact<int64_t>()) {
+        if (*v >= 0 && *v <= 65535) {
+            return port_range{static_cast<uint16_t>(*v), static_cast<uint16_t>(*v)};
+        }
+    } else if (auto text = n.value_exact<std::string>()) {
+        unsigned lo = 0;
+        unsigned hi = 0;
+        char dash = 0;
+        char extra = 0;
+        const int k = std::sscanf(text->c_str(), "%u%c%u%c", &lo, &dash, &hi, &extra);
+        if (k == 1 && lo <= 65535) {
+            return port_range{static_cast<uint16_t>(lo), static_cast<uint16_t>(lo)};
+        }
+        if (k == 3 && dash == '-' && lo <= hi && hi <= 65535) {
+            return port_range{static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
+        }
+    }
+    errors.add(position_of(n), what + ": expected a port 0..65535 or a range \"LOW-HIGH\"");
+    return std::nullopt;
+}
+
+// "SYN/SYN,ACK,RST,FIN": the flags that must be set / the flags examined
+// (iptables' --tcp-flags MASK COMP, written value first).
+bool tcp_flags_value(const std::string& text, uint8_t& value, uint8_t& mask) {
+    auto flags = [](std::string_view list, uint8_t& out) {
+        static constexpr std::pair<std::string_view, uint8_t> names[] = {
+            {"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04}, {"PSH", 0x08},
+            {"ACK", 0x10}, {"URG", 0x20}, {"ECE", 0x40}, {"CWR", 0x80},
+            {"ALL", 0xff}, {"NONE", 0x00}};
+        out = 0;
+        while (!list.empty()) {
+            const auto comma = list.find(',');
+            const std::string_view name = list.substr(0, comma);
+            const auto* it = std::find_if(std::begin(names), std::end(names),
+                                          [&](const auto& e) { return e.first == name; });
+            if (it == std::end(names)) {
+                return false;
+            }
+            out |= it->second;
+            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        }
+        return true;
+    };
+    const auto slash = text.find('/');
+    if (slash == std::string::npos) {
+        return false;
+    }
+    const std::string_view all(text);
+    return flags(all.substr(0, slash), value) && flags(all.substr(slash + 1), mask) &&
+           mask != 0 && (value & ~mask) == 0;
+}
+
+std::optional<uint8_t> protocol_value(const toml::node& n, error_sink& errors) {
+    static constexpr std::pair<std::string_view, uint8_t> names[] = {
+        {"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"gre", 47}, {"esp", 50},
+        {"ah", 51},  {"icmpv6", 58}, {"sctp", 132}};
+    if (auto v = n.value_exact<int64_t>(); v && *v >= 0 && *v <= 255) {
+        return static_cast<uint8_t>(*v);
+    }
+    if (auto text = n.value_exact<std::string>()) {
+        for (const auto& [name, number] : names) {
+            if (*text == name) {
+                return number;
+            }
+        }
+    }
+    errors.add(position_of(n), "firewall.rule.proto: expected a protocol number 0..255 or one of "
+                               "icmp, tcp, udp, gre, esp, ah, icmpv6, sctp");
+    return std::nullopt;
+}
+
+void read_firewall_rule(const toml::node& n, std::set<std::string>& ids, firewall_config& fw,
+                        error_sink& errors) {
+    const toml::table* t = n.as_table();
+    if (t == nullptr) {
+        errors.add(position_of(n), "firewall.rule: expected [[firewall.rule]] tables");
+        return;
+    }
+    table_reader r(*t, "firewall.rule", errors);
+    firewall_rule rule;
+    rule.where = position_of(n);
+    const std::size_t before = errors.size();
+    auto fail = [&](std::string message) { errors.add(rule.where, "firewall.rule: " + message); };
+    if (auto id = r.string("id")) {
+        rule.id = *id;
+        if (rule.id.empty() || !ids.insert(rule.id).second) {
+            fail(rule.id.empty() ? "id must not be empty" : "id '" + rule.id + "' is used twice");
+        }
+    }
+    if (auto comment = r.string("comment")) {
+        rule.comment = *comment;
+    }
+    if (const toml::node* police = r.node("police")) {
+        errors.add(position_of(*police),
+                   "firewall.rule.police: policers are not available yet (a later release "
+                   "adds [[policer]]); remove the key");
+    }
+    if (const toml::node* state = r.node("state")) {
+        errors.add(position_of(*state),
+                   "firewall.rule.state: connection tracking is not available yet; remove the key");
+    }
+    if (auto action = r.string("action", {"accept", "drop", "count", "reject"})) {
+        if (*action == "reject") {
+            errors.add(position_of(*t->get("action")),
+                       "firewall.rule.action: \"reject\" is not available yet; use \"drop\"");
+        }
+        rule.action = *action == "drop"    ? firewall_action::drop
+                      : *action == "count" ? firewall_action::count
+                                           : firewall_action::accept;
+    } else if (!t->contains("action")) {
+        fail("every rule needs action = \"accept\", \"drop\" or \"count\"");
+    }
+    rule.in_port = r.string("in_port");
+    for (auto [key, out] : {std::pair{"src", &rule.src}, std::pair{"dst", &rule.dst}}) {
+        if (const toml::node* pn = r.node(key)) {
+            *out = prefix_value(*pn, std::string("firewall.rule.") + key, false, errors);
+        }
+    }
+    if (rule.src && rule.dst && rule.src->address.v6 != rule.dst->address.v6) {
+        fail("src and dst are of different address families");
+    }
+    if (rule.src || rule.dst) {
+        rule.v6 = (rule.src ? rule.src->address.v6 : rule.dst->address.v6);
+    }
+    if (const toml::node* pn = r.node("proto")) {
+        rule.proto = protocol_value(*pn, errors);
+    }
+    const bool ports_ok = rule.proto && (*rule.proto == 6 || *rule.proto == 17 || *rule.proto == 132);
+    for (auto [key, out] : {std::pair{"sport", &rule.sport}, std::pair{"dport", &rule.dport}}) {
+        if (const toml::node* pn = r.node(key)) {
+            *out = port_range_value(*pn, std::string("firewall.rule.") + key, errors);
+            if (!ports_ok) {
+                errors.add(position_of(*pn), std::string("firewall.rule.") + key +
+                                                 ": needs proto = \"tcp\", \"udp\" or \"sctp\"");
+            }
+        }
+    }
+    const bool icmp = rule.proto && (*rule.proto == 1 || *rule.proto == 58);
+    if (icmp) {
+        const bool v6 = *rule.proto == 58;
+        if (rule.v6 && *rule.v6 != v6) {
+            fail(std::string("proto ") + (v6 ? "icmpv6 with IPv4" : "icmp with IPv6") +
+                 " addresses");
+        }
+        rule.v6 = v6;
+    }
+    for (auto [key, out] :
+         {std::pair{"icmp_type", &rule.icmp_type}, std::pair{"icmp_code", &rule.icmp_code}}) {
+        if (const toml::node* pn = r.node(key)) {
+            uint8_t v = 0;
+            r.integer(key, v, 0, 255);
+            *out = v;
+            if (!icmp) {
+                errors.add(position_of(*pn), std::string("firewall.rule.") + key +
+                                                 ": needs proto = \"icmp\" or \"icmpv6\"");
+            }
+        }
+    }
+    if (auto flags = r.string("tcp_flags")) {
+        if (!tcp_flags_value(*flags, rule.tcp_flags, rule.tcp_flags_mask)) {
+            errors.add(position_of(*t->get("tcp_flags")),
+                       "firewall.rule.tcp_flags: expected \"SET/EXAMINED\", e.g. "
+                       "\"SYN/SYN,ACK,RST,FIN\" (FIN SYN RST PSH ACK URG ECE CWR ALL NONE)");
+        } else if (!rule.proto || *rule.proto != 6) {
+            fail("tcp_flags needs proto = \"tcp\"");
+        }
+    }
+    if (t->contains("dscp")) {
+        uint8_t v = 0;
+        r.integer("dscp", v, 0, 63);
+        rule.dscp = v;
+    }
+    if (t->contains("vlan")) {
+        uint16_t v = 0;
+        r.integer("vlan", v, 0, 4095);
+        rule.vlan = v;
+    }
+    if (auto frag = r.string("fragment", {"none", "first", "non-first"})) {
+        rule.fragment = *frag == "none"    ? fragment_match::none
+                        : *frag == "first" ? fragment_match::first
+                                           : fragment_match::non_first;
+        if (*rule.fragment == fragment_match::non_first &&
+            (rule.sport || rule.dport || rule.icmp_type || rule.icmp_code ||
+             rule.tcp_flags_mask != 0)) {
+            fail("a non-first fragment has no L4 header: no ports, ICMP type or TCP flags");
+        }
+    }
+    r.finish();
+    if (errors.size() == before) {
+        fw.rules.push_back(std::move(rule));
+    }
+}
+
+void read_firewall(table_reader& top, app_config& c, error_sink& errors) {
+    const toml::table* t = top.table("firewall");
+    if (t == nullptr) {
+        return;
+    }
+    table_reader r(*t, "firewall", errors);
+    firewall_config fw;
+    fw.where = position_of(*t);
+    const auto policy = r.string("default", {"accept", "drop"});
+    if (policy) {
+        fw.default_action = *policy == "drop" ? firewall_action::drop : firewall_action::accept;
+    }
+    std::set<std::string> ids;
+    if (const toml::array* rules = r.array("rule")) {
+        for (const toml::node& n : *rules) {
+            read_firewall_rule(n, ids, fw, errors);
+        }
+        if (!rules->empty() && !t->contains("default")) {
+            errors.add(fw.where, "firewall: a rule list needs default = \"accept\" or \"drop\"");
+        }
+    }
+    r.finish();
+    c.firewall = std::move(fw);
+}
+
 void read_router(table_reader& top, app_config& c, error_sink& errors) {
     const toml::table* t = top.table("router");
     if (t == nullptr) {
@@ -684,6 +906,7 @@ config_result parse_config(std::string_view text, std::string_view source) {
     read_neighbors(top, result.config, errors);
     read_router(top, result.config, errors);
     read_responder(top, result.config, errors);
+    read_firewall(top, result.config, errors);
     top.finish();
     check_router(result.config, root, errors);
     result.errors = errors.take();

@@ -80,6 +80,43 @@ struct responder_config {
     bool operator==(const responder_config&) const = default;
 };
 
+// [firewall]: an ordered rule list, first match wins, then the default.
+enum class firewall_action : uint8_t { accept, drop, count };
+enum class fragment_match : uint8_t { none, first, non_first };  // not a fragment / offset 0 / offset > 0
+
+struct port_range {
+    uint16_t lo = 0;
+    uint16_t hi = 65535;
+    bool operator==(const port_range&) const = default;
+};
+
+struct firewall_rule {
+    std::string id;  // optional, unique; counters carry over a reload by id
+    std::string comment;
+    firewall_action action = firewall_action::accept;
+    std::optional<std::string> in_port;  // port name
+    std::optional<ip_prefix> src;
+    std::optional<ip_prefix> dst;
+    std::optional<bool> v6;        // the family the rule matches; unset: both
+    std::optional<uint8_t> proto;  // IP protocol / IPv6 next header after extensions
+    std::optional<port_range> sport;
+    std::optional<port_range> dport;
+    std::optional<uint8_t> icmp_type;
+    std::optional<uint8_t> icmp_code;
+    uint8_t tcp_flags = 0;       // value, compared under tcp_flags_mask
+    uint8_t tcp_flags_mask = 0;  // 0: any
+    std::optional<uint8_t> dscp;
+    std::optional<uint16_t> vlan;  // outer VLAN id; 0 = untagged
+    std::optional<fragment_match> fragment;
+    source_position where;
+};
+
+struct firewall_config {
+    firewall_action default_action = firewall_action::accept;
+    std::vector<firewall_rule> rules;
+    source_position where;
+};
+
 struct app_config {
     forwarding_mode mode = forwarding_mode::bridge;
     uint16_t lanes = 1;        // RX/TX queues per port; one pipeline copy each
@@ -105,6 +142,7 @@ struct app_config {
     std::vector<port_config> ports;  // empty = every port EAL found, paired in order
     router_config router;
     responder_config responder;
+    std::optional<firewall_config> firewall;  // absent: no classify stage
 
     std::string source;  // file name, or "<embedded default>"
 };

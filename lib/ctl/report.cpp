@@ -82,6 +82,32 @@ std::string to_json(const run_report& r) {
             .end_object();
     }
     j.end_array();
+    if (!r.firewall.empty()) {
+        auto action = [](firewall_action a) {
+            return a == firewall_action::drop ? "drop" : a == firewall_action::count ? "count" : "accept";
+        };
+        j.key("firewall").begin_object();
+        j.key("rules").begin_array();
+        for (const auto& rule : r.firewall) {
+            if (!rule.is_default) {
+                j.begin_object()
+                    .field("id", rule.id)
+                    .field("comment", rule.comment)
+                    .field("action", std::string(action(rule.action)))
+                    .field("packets", rule.packets)
+                    .field("bytes", rule.bytes)
+                    .end_object();
+            }
+        }
+        j.end_array();
+        const auto& d = r.firewall.back();
+        j.key("default").begin_object();
+        j.field("action", std::string(action(d.action)))
+            .field("packets", d.packets)
+            .field("bytes", d.bytes);
+        j.end_object();
+        j.end_object();
+    }
     j.key("mempool").begin_object();
     j.field("size", r.mempool.size)
         .field("available", r.mempool.available)
@@ -96,6 +122,7 @@ run_report make_report(const dataplane& dp, double seconds, bool final) {
     r.mode = dp.config().mode == forwarding_mode::router ? "router" : "bridge";
     r.config = dp.info();
     r.generations_alive = generation::alive();
+    r.firewall = dp.firewall_report();
     r.final = final;
     r.seconds = seconds;
     r.pipe = dp.stats();

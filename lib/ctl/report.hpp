@@ -36,6 +36,7 @@ struct run_report {
     pipeline_stats pipe;
     std::vector<port_report> ports;
     mempool_report mempool;
+    std::vector<rule_report> firewall;  // rules then the default; empty without [firewall]
 };
 
 std::string to_json(const run_report& r);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "classify/acl.hpp"
+#include "classify/classify_stage.hpp"
 #include "forward/bridge.hpp"
 #include "parse/parse_stage.hpp"
 #include "respond/respond_stage.hpp"
@@ -33,6 +35,11 @@ const std::vector<stage_registration>& stage_registrations() {
         {"parse", chain_position::parse, "dataplane.validate = true (the default)", validating,
          [](const stage_deps&) -> std::unique_ptr<stage> {
              return std::make_unique<parse_stage>();
+         }},
+        {"classify", chain_position::classify, "a [firewall] section",
+         [](const app_config& c) { return c.firewall.has_value(); },
+         [](const stage_deps& d) -> std::unique_ptr<stage> {
+             return std::make_unique<classify_stage>(d.lane);
          }},
         {"bridge", chain_position::forward, "dataplane.mode = \"bridge\"", bridging,
          [](const stage_deps& d) -> std::unique_ptr<stage> {
@@ -81,6 +88,19 @@ const std::vector<table_registration>& table_registrations() {
                  return false;
              }
              into.add(std::move(f));
+             return true;
+         }},
+        {"firewall", check_firewall,
+         [](const app_config& c, const compile_env& env, generation& into,
+            std::vector<std::string>& errors) {
+             if (!c.firewall) {
+                 return true;
+             }
+             auto t = acl_table::build(*c.firewall, *env.ports, env.lanes, errors);
+             if (!t) {
+                 return false;
+             }
+             into.add(std::move(t));
              return true;
          }},
     };

@@ -64,6 +64,7 @@ struct fusion_registration {
 struct compile_env {
     const std::vector<port_plan>* ports = nullptr;
     neighbor_table* neighbors = nullptr;
+    unsigned lanes = 1;  // per-lane counters in a table are sized by it
 };
 
 // A feature's compiled tables. check runs without EAL (--check-config and

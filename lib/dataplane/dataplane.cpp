@@ -236,6 +236,7 @@ bool dataplane::publish(uint64_t number, const app_config& config,
     compile_env env;
     env.ports = &ports_;
     env.neighbors = &slow_->neighbors();
+    env.lanes = slow_->lanes();
     auto g = compile_generation(config, env, number, errors);
     if (!g) {
         return false;
@@ -244,8 +245,18 @@ bool dataplane::publish(uint64_t number, const app_config& config,
     info_.number = number;
     info_.routes4 = f != nullptr ? f->routes4() : 0;
     info_.routes6 = f != nullptr ? f->routes6() : 0;
-    pipe_->generations().publish(std::move(g), pipe_->control_thread_id());
+    const acl_table* next_fw = g->find<acl_table>();
+    const auto old = pipe_->generations().publish(std::move(g), pipe_->control_thread_id());
+    if (const acl_table* old_fw = old ? old->find<acl_table>() : nullptr) {
+        firewall_totals_.retire(*old_fw, next_fw);
+    }
     return true;
+}
+
+std::vector<rule_report> dataplane::firewall_report() const {
+    const generation* g = pipe_->generations().current();
+    const acl_table* t = g != nullptr ? g->find<acl_table>() : nullptr;
+    return t != nullptr ? firewall_totals_.report(*t) : std::vector<rule_report>{};
 }
 
 void dataplane::launch() {
@@ -295,9 +306,13 @@ reload_outcome dataplane::reload(const std::optional<std::string>& path) {
     config_ = std::move(next.config);
     info_.reloads++;
     out.ok = true;
-    out.lines.push_back("dpdk-app: reloaded " + *path + ": generation " +
-                        std::to_string(info_.number) + ", " + std::to_string(info_.routes4) +
-                        " IPv4 and " + std::to_string(info_.routes6) + " IPv6 routes");
+    std::string what = "dpdk-app: reloaded " + *path + ": generation " +
+                       std::to_string(info_.number) + ", " + std::to_string(info_.routes4) +
+                       " IPv4 and " + std::to_string(info_.routes6) + " IPv6 routes";
+    if (config_.firewall) {
+        what += ", " + std::to_string(config_.firewall->rules.size()) + " firewall rules";
+    }
+    out.lines.push_back(what);
     return out;
 }
 

@@ -14,6 +14,7 @@
 
 #include <rte_mempool.h>
 
+#include "classify/acl.hpp"
 #include "config/config.hpp"
 #include "io/port.hpp"
 #include "pipeline/pipeline.hpp"
@@ -81,6 +82,9 @@ class dataplane {
     const std::vector<port_plan>& ports() const noexcept { return ports_; }
     const generation_info& info() const noexcept { return info_; }
     rte_mempool* pool() const noexcept { return pool_; }
+    // The firewall's rules with their hits (every lane, carried over
+    // reloads by id), then the default policy; empty without [firewall].
+    std::vector<rule_report> firewall_report() const;
     // Stops and closes the ports (before the final report's mempool count).
     void close_ports();
 
@@ -97,6 +101,7 @@ class dataplane {
     std::unique_ptr<pipeline> pipe_;
     std::unique_ptr<resolver> neighbors_;
     generation_info info_;
+    firewall_totals firewall_totals_;  // hits of retired generations
 };
 
 }  // namespace dpdk_app

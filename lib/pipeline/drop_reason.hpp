@@ -18,6 +18,9 @@ namespace dpdk_app {
     X(no_egress_port, "no egress port for this packet (port without a peer)")      \
     /* parse: the packet library's defects, in their order */                 \
     DPDK_APP_PACKET_DEFECTS(X)                                                     \
+    /* firewall */                                                                 \
+    X(acl_deny, "a firewall rule with action = \"drop\" matched")                 \
+    X(acl_default, "no firewall rule matched and firewall.default = \"drop\"")   \
     /* router */                                                                   \
     X(not_ip, "router mode: neither IPv4, IPv6 nor ARP")                           \
     X(martian_source, "source address a router must not forward (RFC 1812 5.3.7)") \

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 namespace dpdk_app {
 
@@ -43,12 +44,14 @@ uint64_t generation::alive() noexcept {
 
 generation_store::~generation_store() = default;
 
-void generation_store::publish(std::unique_ptr<generation> next, unsigned caller_thread) {
+std::unique_ptr<generation> generation_store::publish(std::unique_ptr<generation> next,
+                                                     unsigned caller_thread) {
     current_.store(next.get(), std::memory_order_release);
     if (qsbr_ != nullptr && owned_) {
         rte_rcu_qsbr_synchronize(qsbr_, caller_thread);
     }
-    owned_ = std::move(next);
+    std::swap(owned_, next);
+    return next;
 }
 
 }  // namespace dpdk_app

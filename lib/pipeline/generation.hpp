@@ -80,7 +80,10 @@ class generation_store {
     const generation* current() const noexcept { return current_.load(std::memory_order_acquire); }
     // caller_thread: the caller's QSBR thread id if it is itself a reader
     // (the main lcore running a segment), else RTE_QSBR_THRID_INVALID.
-    void publish(std::unique_ptr<generation> next, unsigned caller_thread);
+    // Returns the generation it replaced once no reader can still use it
+    // (after the grace period): the caller reads what must outlive it (the
+    // counters it holds) and frees it.
+    std::unique_ptr<generation> publish(std::unique_ptr<generation> next, unsigned caller_thread);
 
   private:
     rte_rcu_qsbr* qsbr_;

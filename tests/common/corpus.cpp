@@ -47,6 +47,7 @@ bytes ipv4(const ipv4_header& h, const bytes& payload) {
     bytes b(hdr, 0);
     const uint8_t ihl = h.ihl != 0 ? h.ihl : static_cast<uint8_t>(hdr / 4);
     b[0] = static_cast<uint8_t>(h.version << 4 | (ihl & 0x0f));
+    b[1] = h.tos;
     put16(b, 2, h.total.value_or(static_cast<uint16_t>(hdr + payload.size())));
     put16(b, 4, 0x1234);  // identification
     put16(b, 6, h.frag);
@@ -65,8 +66,8 @@ bytes ipv4(const ipv4_header& h, const bytes& payload) {
 
 bytes ipv6(const ipv6_header& h, const bytes& payload) {
     bytes b(40, 0);
-    b[0] = static_cast<uint8_t>(h.version << 4);
-    b[1] = 0;
+    b[0] = static_cast<uint8_t>(h.version << 4 | h.traffic_class >> 4);
+    b[1] = static_cast<uint8_t>(h.traffic_class << 4);
     put16(b, 4, h.payload_length.value_or(static_cast<uint16_t>(payload.size())));
     b[6] = h.next;
     b[7] = h.hop_limit;

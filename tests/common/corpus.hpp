@@ -48,6 +48,7 @@ struct ipv4_header {
     std::array<uint8_t, 4> dst{198, 51, 100, 2};
     bytes options;  // a multiple of 4 bytes
     bool bad_checksum = false;
+    uint8_t tos = 0;  // DSCP << 2 | ECN
 };
 // The IPv4 header (checksum filled in, or wrong on purpose) followed by payload.
 bytes ipv4(const ipv4_header& h, const bytes& payload);
@@ -59,6 +60,7 @@ struct ipv6_header {
     std::optional<uint16_t> payload_length;  // default: payload.size()
     std::array<uint8_t, 16> src{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
     std::array<uint8_t, 16> dst{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+    uint8_t traffic_class = 0;  // DSCP << 2 | ECN
 };
 bytes ipv6(const ipv6_header& h, const bytes& payload);
 
