@@ -67,6 +67,7 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
     rule_hits& default_hits = hits[rules.size()];
     const bool default_drops = t->default_action() == firewall_action::drop;
     uint16_t kept = 0;
+    bool rejected = false;
     for (uint16_t i = 0; i < b.count; ++i) {
         rte_mbuf* m = b.pkts[i];
         const int32_t v = verdict_[i];
@@ -74,9 +75,15 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
         if (v >= 0) {
             hits[v].packets.inc();
             hits[v].bytes.add(rte_pktmbuf_pkt_len(m));
-            if (rules[static_cast<std::size_t>(v)].action == firewall_action::drop) {
+            const firewall_action a = rules[static_cast<std::size_t>(v)].action;
+            if (a == firewall_action::drop) {
                 ctx.drop(m, drop_reason::acl_deny);
                 drop = true;
+            } else if (a == firewall_action::reject) {
+                // The responder answers it (TCP RST, else ICMP administratively
+                // prohibited, within its rate limits) and counts it as rejected.
+                meta_of(m)->punt = punt_kind::prohibited;
+                rejected = true;
             }
         } else if (v == verdict_default) {
             default_hits.packets.inc();
@@ -94,6 +101,7 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
         b.count = kept;
         b.port_runs = {};
     }
+    b.has_punts = b.has_punts || rejected;
 }
 
 }  // namespace dpdk_app

@@ -3,7 +3,9 @@
 // generation's acl_table (rte_acl, first match wins); a packet no terminal
 // rule matches gets the default policy. Dropped packets are counted as
 // acl_deny (a drop rule) or acl_default (the default policy); every rule's
-// hits (packets, bytes) are counted per lane. Packets that are not IP
+// hits (packets, bytes) are counted per lane. A reject rule's packets stay
+// in the burst marked punt_kind::prohibited: the route stage leaves them
+// alone and the responder answers them. Packets that are not IP
 // (ARP, other ethertypes) are not the firewall's: they pass.
 #pragma once
 
@@ -19,6 +21,8 @@ class classify_stage final : public stage {
   public:
     explicit classify_stage(unsigned lane) noexcept : lane_(lane) {}
     std::string_view name() const noexcept override { return "classify"; }
+    // A reject rule marks its packets punt_kind::prohibited for the responder.
+    stage_marks marks() const noexcept override { return {.punts = true}; }
     void process(burst& b, stage_context& ctx) noexcept override;
 
   private:

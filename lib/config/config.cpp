@@ -618,16 +618,13 @@ void read_firewall_rule(const toml::node& n, std::set<std::string>& ids, firewal
         errors.add(position_of(*state),
                    "firewall.rule.state: connection tracking is not available yet; remove the key");
     }
-    if (auto action = r.string("action", {"accept", "drop", "count", "reject"})) {
-        if (*action == "reject") {
-            errors.add(position_of(*t->get("action")),
-                       "firewall.rule.action: \"reject\" is not available yet; use \"drop\"");
-        }
-        rule.action = *action == "drop"    ? firewall_action::drop
-                      : *action == "count" ? firewall_action::count
-                                           : firewall_action::accept;
+    if (auto action = r.string("action", {"accept", "drop", "reject", "count"})) {
+        rule.action = *action == "drop"     ? firewall_action::drop
+                      : *action == "reject" ? firewall_action::reject
+                      : *action == "count"  ? firewall_action::count
+                                            : firewall_action::accept;
     } else if (!t->contains("action")) {
-        fail("every rule needs action = \"accept\", \"drop\" or \"count\"");
+        fail("every rule needs action = \"accept\", \"drop\", \"reject\" or \"count\"");
     }
     rule.in_port = r.string("in_port");
     for (auto [key, out] : {std::pair{"src", &rule.src}, std::pair{"dst", &rule.dst}}) {

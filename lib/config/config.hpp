@@ -81,7 +81,7 @@ struct responder_config {
 };
 
 // [firewall]: an ordered rule list, first match wins, then the default.
-enum class firewall_action : uint8_t { accept, drop, count };
+enum class firewall_action : uint8_t { accept, drop, count, reject };
 enum class fragment_match : uint8_t { none, first, non_first };  // not a fragment / offset 0 / offset > 0
 
 struct port_range {

@@ -84,7 +84,10 @@ std::string to_json(const run_report& r) {
     j.end_array();
     if (!r.firewall.empty()) {
         auto action = [](firewall_action a) {
-            return a == firewall_action::drop ? "drop" : a == firewall_action::count ? "count" : "accept";
+            return a == firewall_action::drop     ? "drop"
+                   : a == firewall_action::reject ? "reject"
+                   : a == firewall_action::count  ? "count"
+                                                  : "accept";
         };
         j.key("firewall").begin_object();
         j.key("rules").begin_array();

@@ -42,7 +42,7 @@ namespace dpdk_app {
     X(ndp_invalid, "NDP message with hop limit != 255, code != 0 or bad target")   \
     X(fragment_for_us, "IP fragment addressed to the appliance (no reassembly)")   \
     X(no_local_service, "TCP / UDP / other protocol to the appliance: no service") \
-    X(rejected, "a firewall reject rule (ICMP administratively prohibited)")      \
+    X(rejected, "a firewall reject rule (answered with a TCP RST or ICMP administratively prohibited)") \
     X(not_for_us_multicast, "router mode: multicast the appliance does not join")
 
 enum class drop_reason : uint8_t {

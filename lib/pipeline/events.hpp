@@ -23,6 +23,7 @@ namespace dpdk_app {
     X(errors_unreachable_host, "ICMP host / ICMPv6 address unreachable sent")          \
     X(errors_unreachable_port, "ICMP / ICMPv6 port unreachable sent")                  \
     X(errors_prohibited, "ICMP / ICMPv6 administratively prohibited sent")             \
+    X(tcp_resets, "TCP RSTs sent for firewall reject rules")                          \
     X(errors_too_big, "ICMP fragmentation needed / ICMPv6 packet too big sent")        \
     X(errors_rate_limited, "ICMP errors not sent: rate limit (global or per source)")  \
     X(errors_not_sent_about_error, "ICMP errors not sent: the packet is an ICMP error") \

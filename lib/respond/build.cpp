@@ -6,6 +6,7 @@
 #include <rte_arp.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_tcp.h>
 
 #include "packet/checksum.hpp"
 
@@ -446,6 +447,72 @@ void icmp6_error_in_place(rte_mbuf* m, const packet_meta& pm, uint8_t type, uint
     icmp->rest = rte_cpu_to_be_32(rest);
     icmp->cksum = icmp6_checksum(m, RTE_ETHER_HDR_LEN, RTE_ETHER_HDR_LEN + sizeof(rte_ipv6_hdr),
                                  sizeof(icmp6_hdr) + quote);
+}
+
+bool tcp_reset_in_place(rte_mbuf* m, const packet_meta& pm, const rte_ether_addr& our_mac) noexcept {
+    constexpr uint8_t fin = 0x01, syn = 0x02, rst = 0x04, ack = 0x10;
+    if ((pm.tcp_flags & rst) != 0 || rte_pktmbuf_linearize(m) != 0) {
+        return false;
+    }
+    const bool v6 = pm.l3 == l3_kind::ipv6;
+    const uint32_t l4 = static_cast<uint32_t>(pm.l2_len) + pm.l3_len;
+    if (rte_pktmbuf_data_len(m) < l4 + sizeof(rte_tcp_hdr)) {
+        return false;
+    }
+    // Everything the reply needs, read before the frame is rewritten.
+    const auto* in = rte_pktmbuf_mtod_offset(m, const rte_tcp_hdr*, l4);
+    const rte_ether_addr back_to = rte_pktmbuf_mtod(m, const rte_ether_hdr*)->src_addr;
+    const uint16_t sport = in->dst_port;
+    const uint16_t dport = in->src_port;
+    const uint32_t in_seq = rte_be_to_cpu_32(in->sent_seq);
+    const uint32_t in_ack = rte_be_to_cpu_32(in->recv_ack);
+    const uint32_t data = pm.l3_total - pm.l3_len - ((in->data_off >> 4) * 4u);
+    uint8_t src[16];
+    uint8_t dst[16];
+    std::memcpy(src, pm.dst_addr, 16);
+    std::memcpy(dst, pm.src_addr, 16);
+    const uint16_t in_port = pm.in_port;
+    const bool had_ack = (pm.tcp_flags & ack) != 0;
+    const uint32_t seg_len = data + ((pm.tcp_flags & syn) != 0) + ((pm.tcp_flags & fin) != 0);
+
+    const uint16_t ip_len = v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
+    const uint16_t frame = static_cast<uint16_t>(RTE_ETHER_HDR_LEN + ip_len + sizeof(rte_tcp_hdr));
+    m->data_len = frame;  // no longer than the segment it replaces (l2 >= 14, l3 >= ip_len)
+    m->pkt_len = frame;
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    eth->dst_addr = back_to;
+    eth->src_addr = our_mac;
+    eth->ether_type = rte_cpu_to_be_16(v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+    auto* tcp = reinterpret_cast<rte_tcp_hdr*>(reinterpret_cast<uint8_t*>(eth + 1) + ip_len);
+    tcp->src_port = sport;
+    tcp->dst_port = dport;
+    // With an ACK the RST takes its number; without, it acknowledges the segment.
+    tcp->sent_seq = rte_cpu_to_be_32(had_ack ? in_ack : 0);
+    tcp->recv_ack = rte_cpu_to_be_32(had_ack ? 0 : in_seq + seg_len);
+    tcp->data_off = 5 << 4;
+    tcp->tcp_flags = had_ack ? rst : (rst | ack);
+    tcp->rx_win = 0;
+    tcp->cksum = 0;
+    tcp->tcp_urp = 0;
+    if (v6) {
+        auto* ip = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+        set_ipv6_header(ip, sizeof(rte_tcp_hdr), ip_default_ttl, src, dst);
+        ip->proto = IPPROTO_TCP;
+        tcp->cksum = rte_ipv6_udptcp_cksum(ip, tcp);
+    } else {
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+        uint32_t s4;
+        uint32_t d4;
+        std::memcpy(&s4, src, 4);
+        std::memcpy(&d4, dst, 4);
+        set_ipv4_header(ip, static_cast<uint16_t>(ip_len + sizeof(rte_tcp_hdr)), IPPROTO_TCP, s4, d4);
+        ip->type_of_service = 0;
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+    }
+    m->port = in_port;
+    return true;
 }
 
 }  // namespace dpdk_app

@@ -140,6 +140,13 @@ void icmp6_error_in_place(rte_mbuf* m, const packet_meta& pm, uint8_t type, uint
                           uint32_t rest, const uint8_t* our_ip,
                           const rte_ether_addr& our_mac) noexcept;
 
+// Replaces a TCP segment (pm: its metadata, L4 valid, not a fragment) with
+// the RST that refuses it (RFC 9293 3.10.7.1): from the segment's
+// destination back to its source, Ethernet back to the frame's source from
+// our_mac on pm.in_port. Returns false (m unchanged) when the segment is
+// itself a RST or does not fit one buffer.
+bool tcp_reset_in_place(rte_mbuf* m, const packet_meta& pm, const rte_ether_addr& our_mac) noexcept;
+
 // True when m has the headroom an error about it needs (its Ethernet header
 // is replaced by Ethernet + IP + ICMP headers).
 inline bool room_for_error(const rte_mbuf* m, const packet_meta& pm) noexcept {

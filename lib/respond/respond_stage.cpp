@@ -158,6 +158,38 @@ bool respond_stage::handle_arp(rte_mbuf* m, const packet_meta& pm, const fib& f,
     return false;
 }
 
+bool respond_stage::send_reset(rte_mbuf* m, const packet_meta& pm, const fib& f,
+                               stage_context& ctx) noexcept {
+    // The rules of ICMP errors hold for RSTs too: never to a broadcast or
+    // multicast packet or to a source that is not a unicast host, within
+    // the same rate limits; and never about a RST.
+    const error_rule rule = may_send_error(m, pm, false);
+    if (rule != error_rule::send) {
+        ctx.count(rule == error_rule::multicast ? event::errors_not_sent_multicast
+                                                : event::errors_not_sent_bad_source);
+        ctx.drop(m, drop_reason::rejected);
+        return false;
+    }
+    if (pm.vlan_count != 0) {
+        ctx.count(event::errors_not_sent_no_address);
+        ctx.drop(m, drop_reason::rejected);
+        return false;
+    }
+    if (!limiter_.allow(source_hash(pm), ctx.now())) {
+        ctx.count(event::errors_rate_limited);
+        ctx.drop(m, drop_reason::rejected);
+        return false;
+    }
+    if (!tcp_reset_in_place(m, pm, f.port(pm.in_port).mac)) {
+        ctx.count(event::errors_not_sent_about_error);  // a RST is not answered
+        ctx.drop(m, drop_reason::rejected);
+        return false;
+    }
+    ctx.reuse_dropped(m, drop_reason::rejected);
+    ctx.count(event::tcp_resets);
+    return true;
+}
+
 bool respond_stage::send_error(rte_mbuf* m, const packet_meta& pm, const fib& f,
                                stage_context& ctx, drop_reason why, event what, uint8_t type4,
                                uint8_t code4, uint8_t type6, uint8_t code6, uint32_t rest,
@@ -502,8 +534,11 @@ void respond_stage::process_from(burst& b, uint16_t from, stage_context& ctx) no
                 }
                 break;
             case punt_kind::prohibited:
-                keep = send_error(m, pm, *f, ctx, drop_reason::rejected, event::errors_prohibited,
-                                  3, 13, 1, 1, 0, false);
+                keep = (pm.l4_proto == IPPROTO_TCP && (pm.flags & meta_l4_valid) != 0 &&
+                        (pm.flags & meta_fragment) == 0)
+                           ? send_reset(m, pm, *f, ctx)
+                           : send_error(m, pm, *f, ctx, drop_reason::rejected,
+                                        event::errors_prohibited, 3, 13, 1, 1, 0, false);
                 break;
             case punt_kind::unresolved:
                 pm.punt = punt_kind::unresolved;  // the control thread reads it

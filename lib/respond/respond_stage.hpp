@@ -55,6 +55,10 @@ class respond_stage final : public stage {
                       stage_context& ctx) noexcept;
     bool handle_icmp6(rte_mbuf* m, const packet_meta& pm, const fib& f,
                       stage_context& ctx) noexcept;
+    // A firewall reject of a TCP segment: the RST that refuses it, under
+    // the error rules and rate limits. Returns whether m is now the RST.
+    bool send_reset(rte_mbuf* m, const packet_meta& pm, const fib& f,
+                    stage_context& ctx) noexcept;
     bool send_error(rte_mbuf* m, const packet_meta& pm, const fib& f, stage_context& ctx,
                     drop_reason why, event what, uint8_t type4, uint8_t code4, uint8_t type6,
                     uint8_t code6, uint32_t rest, bool too_big) noexcept;

@@ -54,7 +54,14 @@ bool martian_destination6(const uint8_t* a) noexcept {
 
 }  // namespace
 
-void route_burst(const fib* f, burst& b, uint16_t from, stage_context& ctx) noexcept {
+namespace {
+
+// marked: packets may carry a classifier's punt mark (a reject rule): they
+// are not routed but handed to the responder as marked. Only the route
+// stage behind a classifier checks; the fused stage, which no classifier
+// precedes, does not pay for it.
+template <bool marked>
+void route_burst_impl(const fib* f, burst& b, uint16_t from, stage_context& ctx) noexcept {
     const neighbor_table& nt = f->neighbors();
     const uint16_t n = b.count;
     b.out_port = no_port;  // egress is decided per packet below
@@ -74,6 +81,10 @@ void route_burst(const fib* f, burst& b, uint16_t from, stage_context& ctx) noex
     uint16_t n6 = 0;
     for (uint16_t i = from; i < n; ++i) {
         const packet_meta& pm = *meta_of(b.pkts[i]);
+        if (marked && pm.punt != punt_kind::none) {
+            punt[i] = pm.punt;  // not routed: the responder answers it
+            continue;
+        }
         if (pm.vlan_count != 0) {
             verdict[i] = drop_reason::vlan_not_routed;
             continue;
@@ -251,8 +262,18 @@ void route_burst(const fib* f, burst& b, uint16_t from, stage_context& ctx) noex
     b.has_punts = punted;
 }
 
+}  // namespace
+
+void route_burst(const fib* f, burst& b, uint16_t from, stage_context& ctx) noexcept {
+    route_burst_impl<false>(f, b, from, ctx);
+}
+
 void route_stage::process(burst& b, stage_context& ctx) noexcept {
-    route_burst(ctx.table<fib>(), b, 0, ctx);
+    if (b.has_punts) {
+        route_burst_impl<true>(ctx.table<fib>(), b, 0, ctx);
+    } else {
+        route_burst_impl<false>(ctx.table<fib>(), b, 0, ctx);
+    }
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "corpus.hpp"
 #include "harness.hpp"
 
 using namespace dpdk_app::testing;
@@ -173,6 +174,91 @@ TEST(Firewall, ReloadSwapsRulesAndCarriesCountersById) {
         }
     }
     EXPECT_EQ(other, 0u) << stats["drops"].dump();
+}
+
+// reject through the real binary: a TCP SYN to a rejected port is answered
+// with a RST, a UDP datagram with ICMP administratively prohibited from the
+// port's address; both are counted as rejected, what is allowed passes.
+TEST(Firewall, RejectAnswersWithRstOrIcmpProhibited) {
+    using namespace dpdk_app::corpus;
+    temp_dir dir;
+    std::vector<frame> in;
+    for (uint8_t i = 0; i < 10; ++i) {
+        ipv4_header h;
+        h.src = {198, 51, 100, static_cast<uint8_t>(10 + i)};
+        h.dst = {192, 0, 2, 20};
+        h.proto = proto_tcp;
+        in.push_back(cat(ethernet(ether_ipv4), ipv4(h, tcp(40000, 23, 0x02))));
+        h.proto = proto_udp;
+        in.push_back(cat(ethernet(ether_ipv4), ipv4(h, udp(5000, 9, 12))));
+        in.push_back(cat(ethernet(ether_ipv4), ipv4(h, udp(5000, 53, 12))));
+    }
+    write_pcap(dir.file("in.pcap"), in);
+    std::ofstream(dir.file("fw.toml")) << R"(
+[[interface]]
+port = "net_pcap0"
+mac = "02:00:00:00:00:02"
+addresses = ["192.0.2.1/24"]
+[firewall]
+default = "accept"
+[[firewall.rule]]
+id = "no-telnet"
+action = "reject"
+proto = "tcp"
+dport = 23
+[[firewall.rule]]
+id = "no-discard"
+action = "reject"
+proto = "udp"
+dport = 9
+)";
+    auto args = eal_base("-l 0-1");
+    args.insert(args.end(), {"--vdev=net_pcap0,rx_pcap=" + dir.file("in.pcap") + ",tx_pcap=" +
+                                 dir.file("out.pcap"),
+                             "--", "-c", dir.file("fw.toml"), "--idle-exit", "500",
+                             "--stats-json", dir.file("stats.json")});
+    const run_result r = run_app(args, dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::vector<frame> out;
+    for (auto& f : read_pcap(dir.file("out.pcap"))) {
+        if (!(f.size() > 13 && f[12] == 0x08 && f[13] == 0x06)) {  // not the gratuitous ARP
+            out.push_back(std::move(f));
+        }
+    }
+    ASSERT_EQ(out.size(), in.size());
+    std::size_t resets = 0, prohibited = 0, dns = 0;
+    for (std::size_t k = 0; k < out.size(); ++k) {
+        const frame& f = out[k];
+        ASSERT_GE(f.size(), 34u);
+        const uint8_t proto = f[23];
+        const std::size_t l4 = 14 + (f[14] & 0x0f) * 4u;
+        if (proto == proto_tcp) {
+            EXPECT_EQ(f[l4 + 13], 0x14) << "RST+ACK for a SYN";
+            EXPECT_EQ(f[l4] << 8 | f[l4 + 1], 23);
+            EXPECT_TRUE(std::equal(f.begin() + 26, f.begin() + 30, in[k].begin() + 30))
+                << "from the address the SYN was for";
+            ++resets;
+        } else if (proto == proto_icmp) {
+            EXPECT_EQ(f[l4], 3);
+            EXPECT_EQ(f[l4 + 1], 13) << "administratively prohibited";
+            EXPECT_EQ(f[26] << 24 | f[27] << 16 | f[28] << 8 | f[29], 0xc0000201)
+                << "from the port's address";
+            ++prohibited;
+        } else {
+            EXPECT_EQ(f, in[k]);
+            ++dns;
+        }
+    }
+    EXPECT_EQ(resets, 10u);
+    EXPECT_EQ(prohibited, 10u);
+    EXPECT_EQ(dns, 10u);
+    const auto stats = read_json(dir.file("stats.json"));
+    EXPECT_TRUE(conservation_holds(stats));
+    EXPECT_EQ(stats["drops"]["rejected"], 20u);
+    EXPECT_EQ(stats["responder"]["tcp_resets"], 10u);
+    EXPECT_EQ(stats["responder"]["errors_prohibited"], 10u);
+    EXPECT_EQ(stats["firewall"]["rules"][0]["packets"], 10u);
+    EXPECT_EQ(stats["firewall"]["rules"][0]["action"], "reject");
 }
 
 }  // namespace

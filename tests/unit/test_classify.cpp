@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <pcap/pcap.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -25,7 +26,9 @@
 #include "eal_env.hpp"
 #include "mbuf_util.hpp"
 #include "packet/meta.hpp"
+#include "packet/parse.hpp"
 #include "parse/parse_stage.hpp"
+#include "respond/build.hpp"
 #include "pipeline/counters.hpp"
 #include "pipeline/generation.hpp"
 
@@ -150,7 +153,6 @@ INSTANTIATE_TEST_SUITE_P(
                  "a rule list needs default"},
         bad_case{"no_action", rule + "proto = \"tcp\"\n", "every rule needs action"},
         bad_case{"bad_action", rule + "action = \"allow\"\n", "expected one of"},
-        bad_case{"reject_not_yet", rule + "action = \"reject\"\n", "\"reject\" is not available"},
         bad_case{"police_not_yet", rule + "action = \"accept\"\npolice = \"p\"\n",
                  "policers are not available yet"},
         bad_case{"state_not_yet", rule + "action = \"accept\"\nstate = [\"new\"]\n",
@@ -909,6 +911,92 @@ TEST_F(classify_test, verdicts_and_counts_equal_libpcaps_on_random_rules_and_pac
     EXPECT_GT(denied, 300u);
     EXPECT_GT(defaulted, 300u);
     EXPECT_GT(counted, 100u);
+}
+
+// ---- reject: the TCP RST --------------------------------------------------------------
+
+struct reset_case {
+    const char* name;
+    bool v6;
+    uint8_t flags;
+    std::size_t data;
+    uint32_t want_seq;
+    uint32_t want_ack;
+    uint8_t want_flags;
+};
+
+TEST_F(classify_test, a_rejected_tcp_segment_becomes_the_rst_that_refuses_it) {
+    const reset_case cases[] = {
+        {"syn", false, 0x02, 0, 0, 0x01020304u + 1, 0x14},         // RST+ACK, ack = seq + SYN
+        {"ack_with_data", false, 0x18, 10, 0x0a0b0c0du, 0, 0x04},  // RST, seq = their ack
+        {"syn_v6", true, 0x02, 0, 0, 0x01020304u + 1, 0x14},
+        {"fin_with_data_v6", true, 0x01, 5, 0, 0x01020304u + 6, 0x14},
+    };
+    const rte_ether_addr our{{0x02, 0, 0, 0, 0, 0x77}};
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        bytes seg = tcp(40000, 23, c.flags, 5, c.data);
+        seg[4] = 0x01, seg[5] = 0x02, seg[6] = 0x03, seg[7] = 0x04;    // seq
+        seg[8] = 0x0a, seg[9] = 0x0b, seg[10] = 0x0c, seg[11] = 0x0d;  // ack
+        const bytes f = c.v6 ? v6(proto_tcp, seg) : v4(proto_tcp, seg);
+        rte_mbuf* m = unit::make_mbuf(pool_, f, 1);
+        ASSERT_NE(m, nullptr);
+        packet_meta& pm = *meta_of(m);
+        ASSERT_FALSE(parse_packet(m, pm));
+        ASSERT_TRUE(tcp_reset_in_place(m, pm, our));
+        EXPECT_EQ(m->port, 1);
+        const bytes out = unit::frame_of(m);
+        const std::size_t ip_len = c.v6 ? 40 : 20;
+        ASSERT_EQ(out.size(), 14 + ip_len + 20);
+        EXPECT_TRUE(std::equal(out.begin(), out.begin() + 6, f.begin() + 6)) << "back to the sender";
+        EXPECT_TRUE(std::equal(out.begin() + 6, out.begin() + 12, our.addr_bytes));
+        const auto* ip = out.data() + 14;
+        const auto* t = ip + ip_len;
+        if (c.v6) {
+            EXPECT_EQ(ip[6], proto_tcp);
+            EXPECT_TRUE(std::equal(ip + 8, ip + 24, f.begin() + 14 + 24)) << "from their destination";
+            EXPECT_TRUE(std::equal(ip + 24, ip + 40, f.begin() + 14 + 8)) << "to their source";
+            EXPECT_EQ(rte_ipv6_udptcp_cksum_verify(reinterpret_cast<const rte_ipv6_hdr*>(ip), t), 0);
+        } else {
+            EXPECT_EQ(ip[9], proto_tcp);
+            EXPECT_TRUE(std::equal(ip + 12, ip + 16, f.begin() + 14 + 16));
+            EXPECT_TRUE(std::equal(ip + 16, ip + 20, f.begin() + 14 + 12));
+            EXPECT_EQ(rte_raw_cksum(ip, 20), 0xffff) << "IPv4 header checksum";
+            EXPECT_EQ(rte_ipv4_udptcp_cksum_verify(reinterpret_cast<const rte_ipv4_hdr*>(ip), t), 0);
+        }
+        EXPECT_EQ(t[0] << 8 | t[1], 23) << "from their destination port";
+        EXPECT_EQ(t[2] << 8 | t[3], 40000);
+        EXPECT_EQ(static_cast<uint32_t>(t[4] << 24 | t[5] << 16 | t[6] << 8 | t[7]), c.want_seq);
+        EXPECT_EQ(static_cast<uint32_t>(t[8] << 24 | t[9] << 16 | t[10] << 8 | t[11]), c.want_ack);
+        EXPECT_EQ(t[13], c.want_flags);
+        rte_pktmbuf_free(m);
+    }
+    // A RST is never answered.
+    rte_mbuf* m = unit::make_mbuf(pool_, v4(proto_tcp, tcp(1, 23, 0x04)), 0);
+    ASSERT_NE(m, nullptr);
+    ASSERT_FALSE(parse_packet(m, *meta_of(m)));
+    EXPECT_FALSE(tcp_reset_in_place(m, *meta_of(m), our));
+    rte_pktmbuf_free(m);
+}
+
+TEST_F(classify_test, a_reject_rule_marks_its_packets_for_the_responder) {
+    const auto g = compile(drop_all + "[[firewall.rule]]\naction = \"reject\"\nproto = \"tcp\"\n");
+    burst b;
+    for (const auto& f : {v4(proto_tcp, tcp(1, 23, 0x02)), v4(proto_udp, udp(1, 2))}) {
+        b.pkts[b.count++] = unit::make_mbuf(pool_, f, 0);
+        ASSERT_NE(b.pkts[b.count - 1], nullptr);
+    }
+    segment_counters counters;
+    stage_context ctx(counters, g.get());
+    parse_burst(b, 0, ctx);
+    classify_stage stage(0);
+    EXPECT_TRUE(stage.marks().punts);
+    stage.process(b, ctx);
+    ASSERT_EQ(b.count, 1) << "the UDP datagram met the default";
+    EXPECT_TRUE(b.has_punts);
+    EXPECT_EQ(meta_of(b.pkts[0])->punt, punt_kind::prohibited);
+    rte_pktmbuf_free(b.pkts[0]);
+    ctx.free_discarded();
 }
 
 }  // namespace

@@ -309,6 +309,10 @@ dst = "203.0.113.0/27"
 action = "drop"
 proto = "icmpv6"
 icmp_type = 128
+[[firewall.rule]]
+action = "reject"
+proto = "udp"
+dport = 7
 )";
 
 std::vector<chain_case> all_chain_cases() {
@@ -622,6 +626,7 @@ TEST_F(compose_test, fused_and_unfused_chains_give_the_same_frames_order_and_cou
         ASSERT_TRUE(gen) << ::testing::PrintToString(errors);
         std::mt19937 rng(1009);
         std::size_t forwarded = 0, generated = 0, dropped_bursts = 0;
+        uint64_t rejected = 0;  // by the firewall's reject rule, answered or not
         for (int round = 0; round < 400; ++round) {
             std::vector<bytes> frames;
             const unsigned n = 1 + rng() % 48;
@@ -640,6 +645,7 @@ TEST_F(compose_test, fused_and_unfused_chains_give_the_same_frames_order_and_cou
             generated += static_cast<std::size_t>(
                 std::count(fused.generated.begin(), fused.generated.end(), true));
             dropped_bursts += fused.frames.size() < frames.size();
+            rejected += fused.counts[3 + static_cast<std::size_t>(drop_reason::rejected)];
             ASSERT_EQ(rte_mempool_avail_count(pool_), pool_size) << "round " << round;
         }
         // The mix exercised what the chain does.
@@ -651,6 +657,10 @@ TEST_F(compose_test, fused_and_unfused_chains_give_the_same_frames_order_and_cou
         if (const acl_table* fw = gen->find<acl_table>()) {
             EXPECT_GT(fw->hits(0)[0].packets.get(), 100u) << "the count rule saw UDP";
             EXPECT_GT(fw->hits(0)[1].packets.get(), 10u) << "the drop rule dropped";
+            EXPECT_GT(fw->hits(0)[3].packets.get(), 10u) << "the reject rule matched";
+            EXPECT_EQ(2 * rejected, fw->hits(0)[3].packets.get())
+                << "every rejected packet reached the responder, none was routed (the hits "
+                   "count the fused and the unfused run)";
         }
     }
 }
