@@ -50,13 +50,15 @@ struct alignas(RTE_CACHE_LINE_SIZE) segment_counters {
     counter generated;          // packets the appliance created (replies, errors, requests)
     counter generated_sent;     // generated packets handed to a port's TX queue
     counter generated_dropped;  // generated packets dropped (also in drops[reason])
-    counter drops[drop_reason_count];  // every drop, received or generated packet
-    counter events[event_count];
+    counter held;  // packets held in this segment's pending output right now
     counter port_rx[max_ports];
     counter port_tx[max_ports];
     counter port_rx_polls[max_ports];  // RX polls of each port (empty ones too)
-    counter held;  // packets held in this segment's pending output right now
     stage_counters stages[max_stages_per_segment];
+    // Last: the vocabularies grow with every feature, and the counters every
+    // burst touches above keep their places.
+    counter drops[drop_reason_count];  // every drop, received or generated packet
+    counter events[event_count];
 };
 
 }  // namespace dpdk_app
