@@ -409,12 +409,12 @@ void check_firewall(const app_config& config, std::vector<config_error>& errors)
         if (r.in_port && !config.ports.empty() &&
             std::none_of(config.ports.begin(), config.ports.end(),
                          [&](const port_config& p) { return p.name == *r.in_port; })) {
-            errors.push_back({config.source, r.where,
+            errors.push_back({r.source.empty() ? config.source : r.source, r.where,
                               "firewall.rule: in_port '" + *r.in_port +
                                   "' is not one of the [[port]] tables"});
         }
         if (r.action == firewall_action::count && ++count_rules == max_count_rules + 1) {
-            errors.push_back({config.source, r.where,
+            errors.push_back({r.source.empty() ? config.source : r.source, r.where,
                               "firewall.rule: at most " + std::to_string(max_count_rules) +
                                   " rules may have action = \"count\""});
         }

@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "config/iptables.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -541,32 +543,19 @@ std::optional<port_range> port_range_value(const toml::node& n, const std::strin
 // "SYN/SYN,ACK,RST,FIN": the flags that must be set / the flags examined
 // (iptables' --tcp-flags MASK COMP, written value first).
 bool tcp_flags_value(const std::string& text, uint8_t& value, uint8_t& mask) {
-    auto flags = [](std::string_view list, uint8_t& out) {
-        static constexpr std::pair<std::string_view, uint8_t> names[] = {
-            {"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04}, {"PSH", 0x08},
-            {"ACK", 0x10}, {"URG", 0x20}, {"ECE", 0x40}, {"CWR", 0x80},
-            {"ALL", 0xff}, {"NONE", 0x00}};
-        out = 0;
-        while (!list.empty()) {
-            const auto comma = list.find(',');
-            const std::string_view name = list.substr(0, comma);
-            const auto* it = std::find_if(std::begin(names), std::end(names),
-                                          [&](const auto& e) { return e.first == name; });
-            if (it == std::end(names)) {
-                return false;
-            }
-            out |= it->second;
-            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-        }
-        return true;
-    };
     const auto slash = text.find('/');
     if (slash == std::string::npos) {
         return false;
     }
     const std::string_view all(text);
-    return flags(all.substr(0, slash), value) && flags(all.substr(slash + 1), mask) &&
-           mask != 0 && (value & ~mask) == 0;
+    const auto v = parse_tcp_flag_list(all.substr(0, slash));
+    const auto m = parse_tcp_flag_list(all.substr(slash + 1));
+    if (!v || !m || *m == 0 || (*v & ~*m) != 0) {
+        return false;
+    }
+    value = *v;
+    mask = *m;
+    return true;
 }
 
 std::optional<uint8_t> protocol_value(const toml::node& n, error_sink& errors) {
@@ -718,13 +707,15 @@ void read_firewall(table_reader& top, app_config& c, error_sink& errors) {
     const auto policy = r.string("default", {"accept", "drop"});
     if (policy) {
         fw.default_action = *policy == "drop" ? firewall_action::drop : firewall_action::accept;
+        fw.default_set = true;
     }
+    fw.rules_file_iptables = r.string("rules_file_iptables");
     std::set<std::string> ids;
     if (const toml::array* rules = r.array("rule")) {
         for (const toml::node& n : *rules) {
             read_firewall_rule(n, ids, fw, errors);
         }
-        if (!rules->empty() && !t->contains("default")) {
+        if (!rules->empty() && !t->contains("default") && !fw.rules_file_iptables) {
             errors.add(fw.where, "firewall: a rule list needs default = \"accept\" or \"drop\"");
         }
     }
@@ -780,6 +771,25 @@ void check_router(app_config& c, const toml::table& root, error_sink& errors) {
 }
 
 }  // namespace
+
+std::optional<uint8_t> parse_tcp_flag_list(std::string_view list) {
+    static constexpr std::pair<std::string_view, uint8_t> names[] = {
+        {"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04}, {"PSH", 0x08}, {"ACK", 0x10},
+        {"URG", 0x20}, {"ECE", 0x40}, {"CWR", 0x80}, {"ALL", 0xff}, {"NONE", 0x00}};
+    uint8_t out = 0;
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        const std::string_view name = list.substr(0, comma);
+        const auto* it = std::find_if(std::begin(names), std::end(names),
+                                      [&](const auto& e) { return e.first == name; });
+        if (it == std::end(names)) {
+            return std::nullopt;
+        }
+        out |= it->second;
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    }
+    return out;
+}
 
 std::optional<mac_address> parse_mac(std::string_view text) {
     mac_address mac{};
@@ -934,6 +944,30 @@ config_result load_config_file(const std::string& path) {
             std::ostringstream rtext;
             rtext << routes.rdbuf();
             parse_routes_text(rtext.str(), file.string(), r.config.router.routes, r.errors);
+        }
+    }
+    if (r.config.firewall && r.config.firewall->rules_file_iptables) {
+        firewall_config& fw = *r.config.firewall;
+        std::filesystem::path file(*fw.rules_file_iptables);
+        if (file.is_relative()) {
+            file = std::filesystem::path(path).parent_path() / file;
+        }
+        std::ifstream rules(file, std::ios::binary);
+        if (!rules || std::filesystem::is_directory(file, ec)) {
+            r.errors.push_back({path, fw.where,
+                                "firewall.rules_file_iptables: cannot read '" + file.string() + "'"});
+        } else {
+            std::ostringstream rtext;
+            rtext << rules.rdbuf();
+            std::optional<firewall_action> chain_policy;
+            parse_iptables_save(rtext.str(), file.string(), fw, chain_policy, r.errors);
+            if (!fw.default_set && chain_policy) {
+                fw.default_action = *chain_policy;
+            } else if (!fw.default_set && !fw.rules.empty()) {
+                r.errors.push_back({path, fw.where,
+                                    "firewall: a rule list needs default = \"accept\" or "
+                                    "\"drop\" (or a :FORWARD policy in the rules file)"});
+            }
         }
     }
     return r;

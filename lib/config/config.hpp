@@ -109,11 +109,14 @@ struct firewall_rule {
     std::optional<uint16_t> vlan;  // outer VLAN id; 0 = untagged
     std::optional<fragment_match> fragment;
     source_position where;
+    std::string source;  // the file the rule came from when not the configuration file
 };
 
 struct firewall_config {
     firewall_action default_action = firewall_action::accept;
-    std::vector<firewall_rule> rules;
+    bool default_set = false;  // firewall.default given
+    std::vector<firewall_rule> rules;  // [[firewall.rule]]s, then the rules file's
+    std::optional<std::string> rules_file_iptables;  // iptables-save FORWARD chain
     source_position where;
 };
 
@@ -177,6 +180,8 @@ void parse_routes_text(std::string_view text, const std::string& source,
                        std::vector<route_config>& routes, std::vector<config_error>& errors);
 
 std::optional<mac_address> parse_mac(std::string_view text);
+// "SYN,ACK" (FIN SYN RST PSH ACK URG ECE CWR ALL NONE) -> the TCP flag bits.
+std::optional<uint8_t> parse_tcp_flag_list(std::string_view list);
 std::string to_string(const mac_address& mac);
 
 }  // namespace dpdk_app
