@@ -1,5 +1,7 @@
 #include "ctl/telemetry.hpp"
 
+#include <cerrno>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -36,12 +38,51 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
+// The firewall's counters: "rules" (how many), the default policy's
+// packets and bytes, then "<n>_packets" / "<n>_bytes" of rule n (1-based, in
+// order) for up to rules_per_reply rules from the parameter (default 1).
+constexpr std::size_t rules_per_reply = (RTE_TEL_MAX_DICT_ENTRIES - 3) / 2;
+
+int firewall_command(const char*, const char* params, rte_tel_data* d) {
+    std::size_t first = 1;
+    if (params != nullptr && *params != '\0') {
+        char* end = nullptr;
+        const unsigned long v = std::strtoul(params, &end, 10);
+        if (end == params || *end != '\0' || v == 0) {
+            return -EINVAL;
+        }
+        first = v;
+    }
+    std::lock_guard lock(g_mutex);
+    rte_tel_data_start_dict(d);
+    if (g_dataplane == nullptr) {
+        return 0;
+    }
+    const auto rows = g_dataplane->firewall_report();
+    if (rows.empty()) {
+        return 0;
+    }
+    const std::size_t rules = rows.size() - 1;
+    rte_tel_data_add_dict_u64(d, "rules", rules);
+    rte_tel_data_add_dict_u64(d, "default_packets", rows.back().packets);
+    rte_tel_data_add_dict_u64(d, "default_bytes", rows.back().bytes);
+    for (std::size_t n = first; n <= rules && n < first + rules_per_reply; ++n) {
+        const std::string key = std::to_string(n);
+        rte_tel_data_add_dict_u64(d, (key + "_packets").c_str(), rows[n - 1].packets);
+        rte_tel_data_add_dict_u64(d, (key + "_bytes").c_str(), rows[n - 1].bytes);
+    }
+    return 0;
+}
+
 }  // namespace
 
 void telemetry_attach(const dataplane* dp) {
     static const bool registered = [] {
         rte_telemetry_register_cmd("/dpdk_app/stats", stats_command,
                                    "Pipeline totals and drops by reason. No parameters");
+        rte_telemetry_register_cmd("/dpdk_app/firewall", firewall_command,
+                                   "Firewall hits: the default policy and each rule "
+                                   "(<n>_packets, <n>_bytes). Parameter: first rule number");
         return true;
     }();
     (void)registered;

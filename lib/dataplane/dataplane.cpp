@@ -246,6 +246,9 @@ bool dataplane::publish(uint64_t number, const app_config& config,
     info_.routes4 = f != nullptr ? f->routes4() : 0;
     info_.routes6 = f != nullptr ? f->routes6() : 0;
     const acl_table* next_fw = g->find<acl_table>();
+    // Readers off the lanes (the telemetry thread) read the generation under
+    // this lock: the old one is retired and freed before it is released.
+    std::lock_guard lock(report_mutex_);
     const auto old = pipe_->generations().publish(std::move(g), pipe_->control_thread_id());
     if (const acl_table* old_fw = old ? old->find<acl_table>() : nullptr) {
         firewall_totals_.retire(*old_fw, next_fw);
@@ -254,6 +257,7 @@ bool dataplane::publish(uint64_t number, const app_config& config,
 }
 
 std::vector<rule_report> dataplane::firewall_report() const {
+    std::lock_guard lock(report_mutex_);
     const generation* g = pipe_->generations().current();
     const acl_table* t = g != nullptr ? g->find<acl_table>() : nullptr;
     return t != nullptr ? firewall_totals_.report(*t) : std::vector<rule_report>{};

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,6 +85,7 @@ class dataplane {
     rte_mempool* pool() const noexcept { return pool_; }
     // The firewall's rules with their hits (every lane, carried over
     // reloads by id), then the default policy; empty without [firewall].
+    // Any thread may call it (the telemetry thread does).
     std::vector<rule_report> firewall_report() const;
     // Stops and closes the ports (before the final report's mempool count).
     void close_ports();
@@ -102,6 +104,7 @@ class dataplane {
     std::unique_ptr<resolver> neighbors_;
     generation_info info_;
     firewall_totals firewall_totals_;  // hits of retired generations
+    mutable std::mutex report_mutex_;   // publish vs firewall_report from other threads
 };
 
 }  // namespace dpdk_app

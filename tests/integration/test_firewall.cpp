@@ -7,6 +7,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -146,6 +148,24 @@ TEST(Firewall, ReloadSwapsRulesAndCarriesCountersById) {
         wait_for([&] { return app.err_so_far().find("reload rejected") != std::string::npos; }, 10s))
         << app.err_so_far();
     std::this_thread::sleep_for(300ms);
+    // The counters over DPDK's telemetry socket, as dpdk-telemetry.py reads them.
+    const auto prefix = std::find(args.begin(), args.end(), "--file-prefix");
+    ASSERT_NE(prefix, args.end());
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    const std::string runtime =
+        is_root() ? "/var/run/dpdk" : std::string(xdg != nullptr ? xdg : "/tmp") + "/dpdk";
+    const std::string sock = runtime + "/" + *(prefix + 1) + "/dpdk_telemetry.v2";
+    const std::string reply = sh_output(
+        "/usr/bin/python3 -c \"import socket,json; s=socket.socket(socket.AF_UNIX, "
+        "socket.SOCK_SEQPACKET); s.connect('" + sock + "'); s.recv(4096); "
+        "s.send(b'/dpdk_app/firewall'); print(s.recv(65536).decode())\"");
+    const auto tel = nlohmann::json::parse(reply, nullptr, false);
+    ASSERT_FALSE(tel.is_discarded()) << reply;
+    const auto& fw_tel = tel["/dpdk_app/firewall"];
+    EXPECT_EQ(fw_tel["rules"], 3u) << reply;
+    EXPECT_GT(fw_tel["1_packets"].get<uint64_t>(), 0u) << reply;
+    EXPECT_TRUE(fw_tel.contains("3_bytes")) << reply;
+    EXPECT_TRUE(fw_tel.contains("default_packets")) << reply;
     app.signal(SIGTERM);
     const run_result r = app.wait(30s);
     ASSERT_EQ(r.exit_code, 0) << r.err;
