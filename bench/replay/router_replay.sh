@@ -46,6 +46,7 @@ KEEP=0
 BACKOFF=""
 BURST=""
 BOTH=0
+ACL_RULES=0
 
 # The benchmark network: port 0 (net_pcap0) receives the capture; 198.18.0.0/24
 # leaves through port 0 again, 198.18.1.0/24 and the generated routes through
@@ -91,6 +92,11 @@ usage: $0 [options]
                      to port 1's MAC) instead of reading an empty one: no
                      port is idle, so dataplane.idle_rx_backoff has nothing
                      to skip (--frames each, together at most 4096)
+  --acl-rules N      firewall comparison: N random deny rules that no frame
+                     matches, in dpdk-app as a [firewall] section and in
+                     l3fwd as '@' rules of --lookup acl (its routes then are
+                     the two 'R' rules of the built-in table; use --routes 0
+                     for the same routing work)
   --app PATH         dpdk-app binary (default build/app/dpdk-app)
   --l3fwd PATH       use this l3fwd binary instead of building one (it must
                      carry the same patches, see build_l3fwd in this script)
@@ -114,6 +120,7 @@ while [[ $# -gt 0 ]]; do
         --idle-rx-backoff) BACKOFF=$2; shift 2 ;;
         --burst) BURST=$2; shift 2 ;;
         --both-ports) BOTH=1; shift ;;
+        --acl-rules) ACL_RULES=$2; shift 2 ;;
         --app) APP=$2; shift 2 ;;
         --l3fwd) L3FWD=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
@@ -140,6 +147,9 @@ is_int_min "$MEM" 256 || die "--mem must be an integer >= 256 (MB)"
 is_int_min "$START_TIMEOUT" 10 || die "--start-timeout must be >= 10 s"
 [[ -z $BACKOFF ]] || is_int_min "$BACKOFF" 1 || die "--idle-rx-backoff must be a positive integer"
 [[ -z $BURST ]] || is_int_min "$BURST" 1 || die "--burst must be a positive integer"
+is_uint "$ACL_RULES" || die "--acl-rules must be an integer >= 0"
+((ACL_RULES <= 100000)) || die "--acl-rules must be <= 100000 (l3fwd's limit)"
+((ACL_RULES == 0)) || [[ $L3FWD_ROUTES == builtin ]] || die "--acl-rules needs --l3fwd-routes builtin"
 [[ -x $PY ]] || die "$PY not found"
 [[ -f $TOOL ]] || die "$TOOL not found"
 [[ -x $APP ]] || die "dpdk-app not found at $APP (build it: meson setup build && ninja -C build)"
@@ -230,6 +240,11 @@ else
     tool gen-routes "$ROUTES" 1 "$TMP/routes.txt" 198.51.100.2 || die "gen-routes: $TOOL_OUT"
 fi
 
+if ((ACL_RULES > 0)); then
+    tool gen-acl "$ACL_RULES" 1 "$TMP/firewall.toml" "$TMP/acl.v4" "$TMP/acl.v6" ||
+        die "gen-acl: $TOOL_OUT"
+fi
+
 cat >"$TMP/router.toml" <<EOF
 # router_replay.sh: the behaviour of l3fwd's LPM table on ports 0 and 1,
 # plus $ROUTES routes through port 1 from routes.txt.
@@ -275,6 +290,7 @@ mac = "$NEIGH0"
 address = "198.51.100.2"
 mac = "$NEIGH1"
 EOF
+if ((ACL_RULES > 0)); then cat "$TMP/firewall.toml" >>"$TMP/router.toml"; fi
 
 EAL_MEM=(-m "$MEM")
 if ((HUGE)); then EAL_MEM+=(--huge-unlink); else EAL_MEM+=(--no-huge); fi
@@ -291,14 +307,16 @@ start() { # kind: l3fwd | app
     rm -rf "${RUNTIME_BASE:?}/$prefix"
     case "$kind" in
         l3fwd)
-            local rules=()
-            if [[ $L3FWD_ROUTES == same ]]; then
-                rules=(--rule_ipv4="$TMP/l3fwd.v4" --rule_ipv6="$TMP/l3fwd.v6")
+            local rules=(-L)
+            if ((ACL_RULES > 0)); then
+                rules=(--lookup acl --rule_ipv4="$TMP/acl.v4" --rule_ipv6="$TMP/acl.v6")
+            elif [[ $L3FWD_ROUTES == same ]]; then
+                rules=(-L --rule_ipv4="$TMP/l3fwd.v4" --rule_ipv6="$TMP/l3fwd.v6")
             fi
             # -l 1: the main lcore forwards (l3fwd runs its loop on every
             # lcore, the main one included).
             "$L3FWD" "${EAL_COMMON[@]}" -l 1 --file-prefix "$prefix" \
-                -- -L -p 0x3 --config '(0,0,1),(1,0,1)' --parse-ptype \
+                -- -p 0x3 --config '(0,0,1),(1,0,1)' --parse-ptype \
                 --eth-dest=0,$NEIGH0 --eth-dest=1,$NEIGH1 "${rules[@]}" \
                 </dev/null >"$TMP/l3fwd.log" 2>&1 &
             ;;
@@ -371,7 +389,13 @@ APP_WINDOW_DROPS=0
 start l3fwd
 start app
 
-echo "== A = l3fwd -L ($L3FWD_ROUTES routes), B = dpdk-app router ($ROUTES + 2 routes); one forwarding lcore each"
+L3_KIND="-L ($L3FWD_ROUTES routes)"
+APP_KIND="router ($ROUTES + 2 routes)"
+if ((ACL_RULES > 0)); then
+    L3_KIND="--lookup acl ($ACL_RULES deny rules + 2 route rules)"
+    APP_KIND+=" + [firewall] of $ACL_RULES deny rules"
+fi
+echo "== A = l3fwd $L3_KIND, B = dpdk-app $APP_KIND; one forwarding lcore each"
 L3=()
 DA=()
 for ((p = 1; p <= PAIRS; p++)); do
@@ -413,8 +437,8 @@ printf 'setup       net_pcap infinite_rx %s frames, %s, warm-up %ss, interval %s
     "$FRAMES" "${EAL_MEM[*]}" "$WARMUP" "$INTERVAL" "$PAIRS"
 printf 'dpdk-app    idle_rx_backoff %s, burst_size %s\n' "${BACKOFF:-default (8)}" "${BURST:-default (64)}"
 printf 'port 1      %s\n' "$( ((BOTH)) && echo "replays too (--both-ports)" || echo "reads an empty capture (idle)")"
-printf 'l3fwd -L    Mpps  median %-8s runs: %s  (%s routes)\n' "$L3_MED" "$(fmt_runs "${L3[@]}")" "$L3FWD_ROUTES"
-printf 'dpdk-app    Mpps  median %-8s runs: %s  (%s routes + 2)\n' "$DA_MED" "$(fmt_runs "${DA[@]}")" "$ROUTES"
+printf 'l3fwd       Mpps  median %-8s runs: %s  (%s)\n' "$L3_MED" "$(fmt_runs "${L3[@]}")" "$L3_KIND"
+printf 'dpdk-app    Mpps  median %-8s runs: %s  (%s)\n' "$DA_MED" "$(fmt_runs "${DA[@]}")" "$APP_KIND"
 printf 'ratio dpdk-app/l3fwd      %s\n' "$R"
 printf 'start       l3fwd forwarding after %s s (%s); dpdk-app after %s s (%s)\n' \
     "${READY_OF[l3fwd]}" "${MEM_OF[l3fwd]:-?}" "${READY_OF[app]}" "${MEM_OF[app]:-?}"

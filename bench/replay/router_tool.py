@@ -13,6 +13,13 @@
       file ("PREFIX via VIA" lines); with L3FWD_V4/L3FWD_V6 also l3fwd
       --rule_ipv4 / --rule_ipv6 files holding the same routes to port 1 plus
       198.18.0.0/24 -> 0 and 198.18.1.0/24 -> 1.
+  router_tool.py gen-acl N SEED APP_TOML L3FWD_V4 L3FWD_V6
+      Writes N random deny rules (source and destination prefixes, TCP or
+      UDP, a destination port range; no source inside 10.0.0.0/8, so none
+      matches the capture and every frame walks the whole rule set) as a
+      dpdk-app [firewall] section (default accept) and as l3fwd --lookup acl
+      rule files: the same rules as '@' lines, then l3fwd's routes as 'R'
+      lines (198.18.0.0/24 -> 0, 198.18.1.0/24 -> 1).
   router_tool.py wait-forwarding SOCKET PID PORTS TIMEOUT
       Waits for the telemetry SOCKET of PID and for the sum of opackets over
       PORTS (e.g. 0,1) to become > 0; prints "ready_s=<seconds waited>".
@@ -117,8 +124,7 @@ def gen_routes(n, seed, app_file, via, l3fwd_v4=None, l3fwd_v6=None):
         routes.append(prefix_text(addr, length))
     with open(app_file, "w") as out:
         out.write("# %d generated routes (router_tool.py gen-routes, seed %d)\n" % (n, seed))
-        suffix = " via %s\n" % via
-        out.write(suffix.join(routes) + suffix)
+        out.write("".join("%s via %s\n" % (r, via) for r in routes))
     if l3fwd_v4:
         with open(l3fwd_v4, "w") as out:
             out.write("R198.18.0.0/24 0\nR198.18.1.0/24 1\n")
@@ -219,6 +225,37 @@ def check_stats(path):
     return 1 if drops else 0
 
 
+def gen_acl(n, seed, app_toml, l3fwd_v4, l3fwd_v6):
+    rng = random.Random(seed)
+    rules = []
+    while len(rules) < n:
+        first = rng.randint(11, 223)
+        if first == 127:
+            continue
+        slen = rng.randint(8, 32)
+        dlen = rng.randint(8, 32)
+        src = (first << 24 | rng.getrandbits(24)) & ((0xFFFFFFFF << (32 - slen)) & 0xFFFFFFFF)
+        dst = rng.getrandbits(32) & ((0xFFFFFFFF << (32 - dlen)) & 0xFFFFFFFF)
+        proto = 6 if rng.random() < 0.5 else 17
+        lo = rng.randrange(0, 60000)
+        hi = lo + rng.randrange(0, 1000)
+        rules.append((prefix_text(src, slen), prefix_text(dst, dlen), proto, lo, hi))
+    with open(app_toml, "w") as out:
+        out.write("\n# %d generated deny rules (router_tool.py gen-acl, seed %d)\n" % (n, seed))
+        out.write("[firewall]\ndefault = \"accept\"\n")
+        for src, dst, proto, lo, hi in rules:
+            out.write("[[firewall.rule]]\naction = \"drop\"\nsrc = \"%s\"\ndst = \"%s\"\n"
+                      "proto = \"%s\"\ndport = \"%d-%d\"\n"
+                      % (src, dst, "tcp" if proto == 6 else "udp", lo, hi))
+    with open(l3fwd_v4, "w") as out:
+        for src, dst, proto, lo, hi in rules:
+            out.write("@%s %s 0 : 65535 %d : %d %d/0xff\n" % (src, dst, lo, hi, proto))
+        out.write("R0.0.0.0/0 198.18.0.0/24 0 : 65535 0 : 65535 0/0 0\n")
+        out.write("R0.0.0.0/0 198.18.1.0/24 0 : 65535 0 : 65535 0/0 1\n")
+    with open(l3fwd_v6, "w") as out:
+        out.write("R0:0:0:0:0:0:0:0/0 2001:db8:0:0:0:0:0:0/32 0 : 65535 0 : 65535 0/0 1\n")
+
+
 def ports_arg(text):
     return [int(x) for x in text.split(",")]
 
@@ -232,6 +269,8 @@ def main(argv):
         gen_pcap(a[0], int(a[1]), a[2])
     elif cmd == "gen-routes" and len(a) in (4, 6):
         gen_routes(int(a[0]), int(a[1]), a[2], a[3], *(a[4:6] if len(a) == 6 else []))
+    elif cmd == "gen-acl" and len(a) == 5:
+        gen_acl(int(a[0]), int(a[1]), *a[2:5])
     elif cmd == "wait-forwarding" and len(a) == 4:
         wait_forwarding(a[0], int(a[1]), ports_arg(a[2]), float(a[3]))
     elif cmd == "measure" and len(a) in (5, 6):
