@@ -346,23 +346,26 @@ void sum_hits(const acl_table& t, std::size_t rule, uint64_t& packets, uint64_t&
 }  // namespace
 
 void firewall_totals::retire(const acl_table& old, const acl_table* next) {
-    std::vector<std::pair<std::string, totals>> carried;
-    const auto& rules = old.rules();
-    for (std::size_t i = 0; i < rules.size(); ++i) {
-        const std::string& id = rules[i].id;
-        if (id.empty() || next == nullptr ||
-            std::none_of(next->rules().begin(), next->rules().end(),
-                         [&](const acl_rule_info& r) { return r.id == id; })) {
-            continue;
-        }
-        totals t;
-        for (const auto& [cid, ct] : carried_) {
-            if (cid == id) {
-                t = ct;
+    // Only ids the next rule set still has carry over (hash lookups: rule
+    // sets of 100,000 rules reload in linear time).
+    std::unordered_map<std::string, totals> carried;
+    if (next != nullptr) {
+        for (const auto& r : next->rules()) {
+            if (!r.id.empty()) {
+                carried.emplace(r.id, totals{});
             }
         }
-        sum_hits(old, i, t.packets, t.bytes);
-        carried.emplace_back(id, t);
+    }
+    const auto& rules = old.rules();
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        const auto it = carried.find(rules[i].id);
+        if (rules[i].id.empty() || it == carried.end()) {
+            continue;
+        }
+        if (const auto before = carried_.find(rules[i].id); before != carried_.end()) {
+            it->second = before->second;
+        }
+        sum_hits(old, i, it->second.packets, it->second.bytes);
     }
     carried_ = std::move(carried);
     sum_hits(old, rules.size(), default_.packets, default_.bytes);
@@ -371,17 +374,17 @@ void firewall_totals::retire(const acl_table& old, const acl_table* next) {
 std::vector<rule_report> firewall_totals::report(const acl_table& current) const {
     std::vector<rule_report> out;
     const auto& rules = current.rules();
+    out.reserve(rules.size() + 1);
     for (std::size_t i = 0; i <= rules.size(); ++i) {
         rule_report r;
         if (i < rules.size()) {
             r.id = rules[i].id;
             r.comment = rules[i].comment;
             r.action = rules[i].action;
-            for (const auto& [cid, ct] : carried_) {
-                if (!r.id.empty() && cid == r.id) {
-                    r.packets = ct.packets;
-                    r.bytes = ct.bytes;
-                }
+            if (const auto it = r.id.empty() ? carried_.end() : carried_.find(r.id);
+                it != carried_.end()) {
+                r.packets = it->second.packets;
+                r.bytes = it->second.bytes;
             }
         } else {
             r.is_default = true;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <rte_acl.h>
@@ -155,7 +156,7 @@ class firewall_totals {
         uint64_t packets = 0;
         uint64_t bytes = 0;
     };
-    std::vector<std::pair<std::string, totals>> carried_;  // by id
+    std::unordered_map<std::string, totals> carried_;  // by id
     totals default_;
 };
 
