@@ -267,6 +267,7 @@ std::unique_ptr<acl_table> acl_table::build(const firewall_config& config,
     for (std::size_t i = 0; i < n; ++i) {
         const firewall_rule& r = config.rules[i];
         t->rules_.push_back({r.id, r.comment, r.action});
+        t->actions_.push_back(r.action);
         uint16_t in_port = 0;
         if (r.in_port) {
             const auto it = std::find_if(ports.begin(), ports.end(),
@@ -329,7 +330,8 @@ std::unique_ptr<acl_table> acl_table::build(const firewall_config& config,
     if (!errors.empty()) {
         return nullptr;
     }
-    t->hits_ = std::make_unique<rule_hits[]>(t->lanes_ * t->row());
+    const std::size_t n_hits = t->lanes_ * t->row();
+    t->hits_.reset(new (std::align_val_t{RTE_CACHE_LINE_SIZE}) rule_hits[n_hits]());
     t->memory_ = heap_allocated() - std::min(before, heap_allocated());
     return t;
 }

@@ -13,6 +13,8 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <new>
+#include <type_traits>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -114,7 +116,11 @@ class acl_table {
     // row written by its lane alone. The control thread reads them, and
     // folds them into its totals once the generation is retired.
     rule_hits* hits(unsigned lane) const noexcept { return &hits_[lane * row()]; }
+    // Rows are whole cache lines (4 x 16 bytes) on a cache-line aligned
+    // block: no two lanes write one line.
     std::size_t row() const noexcept { return (rules_.size() + 1 + 3) & ~std::size_t{3}; }
+    // The action of rule i, from a compact array (the per-packet lookup).
+    firewall_action action(std::size_t i) const noexcept { return actions_[i]; }
 
   private:
     acl_table() = default;
@@ -126,7 +132,14 @@ class acl_table {
     firewall_action default_ = firewall_action::accept;
     std::vector<acl_rule_info> rules_;
     std::size_t memory_ = 0;
-    std::unique_ptr<rule_hits[]> hits_;
+    std::vector<firewall_action> actions_;  // of rules_, in order
+    static_assert(std::is_trivially_destructible_v<rule_hits>, "freed without destructors");
+    struct aligned_delete {
+        void operator()(rule_hits* p) const noexcept {
+            ::operator delete[](p, std::align_val_t{RTE_CACHE_LINE_SIZE});
+        }
+    };
+    std::unique_ptr<rule_hits[], aligned_delete> hits_;
 };
 
 // One rule's counters as reported: every lane summed, plus what earlier

@@ -33,38 +33,39 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
     for (uint16_t i = 0; i < b.count; ++i) {
         rte_mbuf* m = b.pkts[i];
         const packet_meta& pm = *meta_of(m);
-        if (pm.l3 == l3_kind::ipv4) {
+        // No rule of the family: the default, without building a key.
+        if (pm.l3 == l3_kind::ipv4 && t->ctx4() != nullptr) {
             acl_key_of(m, pm, keys4_[n4]);
             data4_[n4] = reinterpret_cast<const uint8_t*>(&keys4_[n4]);
             index4_[n4++] = i;
             verdict_[i] = verdict_default;
-        } else if (pm.l3 == l3_kind::ipv6) {
+        } else if (pm.l3 == l3_kind::ipv6 && t->ctx6() != nullptr) {
             acl_key_of(m, pm, keys6_[n6]);
             data6_[n6] = reinterpret_cast<const uint8_t*>(&keys6_[n6]);
             index6_[n6++] = i;
             verdict_[i] = verdict_default;
         } else {
-            verdict_[i] = verdict_not_ip;
+            verdict_[i] = pm.l3 == l3_kind::ipv4 || pm.l3 == l3_kind::ipv6 ? verdict_default
+                                                                             : verdict_not_ip;
         }
     }
     const uint32_t cats = t->categories();
     rule_hits* hits = t->hits(lane_ < t->lanes() ? lane_ : 0);
-    if (n4 > 0 && t->ctx4() != nullptr) {
+    if (n4 > 0) {
         rte_acl_classify(t->ctx4(), data4_.data(), results4_.data(), n4, cats);
         for (uint16_t k = 0; k < n4; ++k) {
             verdict_[index4_[k]] = settle(&results4_[k * cats], cats, hits,
                                           rte_pktmbuf_pkt_len(b.pkts[index4_[k]]));
         }
     }
-    if (n6 > 0 && t->ctx6() != nullptr) {
+    if (n6 > 0) {
         rte_acl_classify(t->ctx6(), data6_.data(), results6_.data(), n6, cats);
         for (uint16_t k = 0; k < n6; ++k) {
             verdict_[index6_[k]] = settle(&results6_[k * cats], cats, hits,
                                           rte_pktmbuf_pkt_len(b.pkts[index6_[k]]));
         }
     }
-    const auto& rules = t->rules();
-    rule_hits& default_hits = hits[rules.size()];
+    rule_hits& default_hits = hits[t->rules().size()];
     const bool default_drops = t->default_action() == firewall_action::drop;
     uint16_t kept = 0;
     bool rejected = false;
@@ -75,7 +76,7 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
         if (v >= 0) {
             hits[v].packets.inc();
             hits[v].bytes.add(rte_pktmbuf_pkt_len(m));
-            const firewall_action a = rules[static_cast<std::size_t>(v)].action;
+            const firewall_action a = t->action(static_cast<std::size_t>(v));
             if (a == firewall_action::drop) {
                 ctx.drop(m, drop_reason::acl_deny);
                 drop = true;
