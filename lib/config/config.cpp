@@ -559,17 +559,12 @@ bool tcp_flags_value(const std::string& text, uint8_t& value, uint8_t& mask) {
 }
 
 std::optional<uint8_t> protocol_value(const toml::node& n, error_sink& errors) {
-    static constexpr std::pair<std::string_view, uint8_t> names[] = {
-        {"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"gre", 47}, {"esp", 50},
-        {"ah", 51},  {"icmpv6", 58}, {"sctp", 132}};
     if (auto v = n.value_exact<int64_t>(); v && *v >= 0 && *v <= 255) {
         return static_cast<uint8_t>(*v);
     }
     if (auto text = n.value_exact<std::string>()) {
-        for (const auto& [name, number] : names) {
-            if (*text == name) {
-                return number;
-            }
+        if (auto number = parse_protocol_name(*text)) {
+            return number;
         }
     }
     errors.add(position_of(n), "firewall.rule.proto: expected a protocol number 0..255 or one of "
@@ -771,6 +766,18 @@ void check_router(app_config& c, const toml::table& root, error_sink& errors) {
 }
 
 }  // namespace
+
+std::optional<uint8_t> parse_protocol_name(std::string_view name) {
+    static constexpr std::pair<std::string_view, uint8_t> names[] = {
+        {"icmp", 1}, {"tcp", 6},        {"udp", 17},    {"gre", 47},  {"esp", 50},
+        {"ah", 51},  {"icmpv6", 58},    {"ipv6-icmp", 58}, {"sctp", 132}};
+    for (const auto& [n, number] : names) {
+        if (n == name) {
+            return number;
+        }
+    }
+    return std::nullopt;
+}
 
 std::optional<uint8_t> parse_tcp_flag_list(std::string_view list) {
     static constexpr std::pair<std::string_view, uint8_t> names[] = {

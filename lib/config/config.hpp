@@ -180,6 +180,9 @@ void parse_routes_text(std::string_view text, const std::string& source,
                        std::vector<route_config>& routes, std::vector<config_error>& errors);
 
 std::optional<mac_address> parse_mac(std::string_view text);
+// "tcp", "udp", "icmp", "icmpv6" / "ipv6-icmp", "gre", "esp", "ah", "sctp" ->
+// the IP protocol number.
+std::optional<uint8_t> parse_protocol_name(std::string_view name);
 // "SYN,ACK" (FIN SYN RST PSH ACK URG ECE CWR ALL NONE) -> the TCP flag bits.
 std::optional<uint8_t> parse_tcp_flag_list(std::string_view list);
 std::string to_string(const mac_address& mac);

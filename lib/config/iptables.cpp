@@ -190,14 +190,8 @@ class rule_reader {
                 if (v == nullptr) {
                     return false;
                 }
-                static constexpr std::pair<std::string_view, uint8_t> protos[] = {
-                    {"icmp", 1}, {"tcp", 6},  {"udp", 17},       {"gre", 47},
-                    {"esp", 50}, {"ah", 51},  {"ipv6-icmp", 58}, {"icmpv6", 58},
-                    {"sctp", 132}};
-                const auto* it = std::find_if(std::begin(protos), std::end(protos),
-                                              [&](const auto& p) { return p.first == v->text; });
-                if (it != std::end(protos)) {
-                    r.proto = it->second;
+                if (const auto named = parse_protocol_name(v->text)) {
+                    r.proto = *named;
                 } else if (const auto n = number(v->text, 255)) {
                     r.proto = static_cast<uint8_t>(*n);
                 } else {
