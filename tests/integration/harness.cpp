@@ -293,6 +293,25 @@ nlohmann::json read_json(const std::string& path) {
            << ")";
 }
 
+bool replace_file(const std::string& path, const std::string& text) {
+    {
+        std::ofstream out(path + ".new");
+        out << text;
+        if (!out.flush()) {
+            return false;
+        }
+    }
+    return std::rename((path + ".new").c_str(), path.c_str()) == 0;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+        ++n;
+    }
+    return n;
+}
+
 int sh(const std::string& command) {
     const int rc = std::system(command.c_str());
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;

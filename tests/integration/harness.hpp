@@ -91,6 +91,13 @@ nlohmann::json read_json(const std::string& path);
 // generated_dropped; the drops by reason sum to dropped + generated_dropped.
 ::testing::AssertionResult conservation_holds(const nlohmann::json& stats);
 
+// Replaces path's content at once (a temporary file renamed over it), as an
+// operator's editor does: a reload never reads half a file. False on failure.
+bool replace_file(const std::string& path, const std::string& text);
+
+// How often what occurs in text (e.g. verdict lines on stderr).
+std::size_t occurrences(const std::string& text, const std::string& what);
+
 // Runs a shell command; returns its exit status.
 int sh(const std::string& command);
 std::string sh_output(const std::string& command);

@@ -122,10 +122,7 @@ TEST(Firewall, ReloadSwapsRulesAndCarriesCountersById) {
     temp_dir dir;
     write_pcap(dir.file("in.pcap"), make_frames(512, 12));
     const std::string config = dir.file("fw.toml");
-    auto write_config = [&](const std::string& text) {
-        std::ofstream(config + ".new") << text;
-        ASSERT_EQ(std::rename((config + ".new").c_str(), config.c_str()), 0);
-    };
+    auto write_config = [&](const std::string& text) { ASSERT_TRUE(replace_file(config, text)); };
     write_config(firewall_toml);
     auto args = eal_base("-l 0-1");
     args.insert(args.end(), {"--vdev=net_pcap0,rx_pcap=" + dir.file("in.pcap") + ",infinite_rx=1",
@@ -290,10 +287,7 @@ TEST(Firewall, HundredRuleReloadsUnderReplay) {
     temp_dir dir;
     write_pcap(dir.file("in.pcap"), make_frames(512, 13));
     const std::string config = dir.file("fw.toml");
-    auto write_config = [&](const std::string& text) {
-        std::ofstream(config + ".new") << text;
-        ASSERT_EQ(std::rename((config + ".new").c_str(), config.c_str()), 0);
-    };
+    auto write_config = [&](const std::string& text) { ASSERT_TRUE(replace_file(config, text)); };
     auto valid = [](int k) {
         return "[firewall]\ndefault = \"accept\"\n[[firewall.rule]]\nid = \"udp-drop\"\n"
                "action = \"drop\"\nproto = \"udp\"\ndport = \"0-" +
@@ -316,13 +310,7 @@ TEST(Firewall, HundredRuleReloadsUnderReplay) {
     ASSERT_TRUE(app.running()) << app.err_so_far();
     constexpr int reloads = 100;
     auto verdicts = [](const std::string& err) {
-        std::size_t n = 0;
-        for (const char* what : {"dpdk-app: reloaded ", "reload rejected"}) {
-            for (auto at = err.find(what); at != std::string::npos; at = err.find(what, at + 1)) {
-                ++n;
-            }
-        }
-        return n;
+        return occurrences(err, "dpdk-app: reloaded ") + occurrences(err, "reload rejected");
     };
     for (int i = 0; i < reloads; ++i) {
         write_config(i % 2 == 1 ? valid(i / 2 + 1) : invalid[(i / 2) % 4]);

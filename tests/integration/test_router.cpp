@@ -307,14 +307,6 @@ TEST(Router, ReloadUnderLoadIsHitless) {
     EXPECT_EQ(end["mempool"]["in_use"], 0u);
 }
 
-std::size_t occurrences(const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
-        ++n;
-    }
-    return n;
-}
-
 // 200 reloads during a router replay on 2 lcores. Valid configurations
 // (the route to the replay's destinations comes and goes, and a block of
 // other routes grows and shrinks) alternate with invalid ones of every
@@ -331,12 +323,7 @@ TEST(Router, TwoHundredReloadsUnderLoad) {
                  dir.file("empty.pcap") + "', [])\" 2>/dev/null"),
               0);
     const std::string config = dir.file("router.toml");
-    auto write_config = [&](const std::string& text) {
-        {
-            std::ofstream(config + ".new") << text;
-        }
-        ASSERT_EQ(std::rename((config + ".new").c_str(), config.c_str()), 0);
-    };
+    auto write_config = [&](const std::string& text) { ASSERT_TRUE(replace_file(config, text)); };
     const std::string route = "[[route]]\nprefix = \"203.0.113.0/24\"\nvia = \"198.51.100.2\"\n\n";
     std::string without_route = router_toml;
     without_route.erase(without_route.find(route), route.size());
