@@ -52,3 +52,47 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "$SCRIPT: interrupted, stopping what it started" >&2; exit 130' INT TERM
+
+# The router benchmark's configuration (router_replay.sh, compare_builds.sh):
+# l3fwd's LPM table on ports 0 and 1 (198.18.0.0/24 -> port 0, 198.18.1.0/24
+# -> port 1, via static neighbours) plus the routes of routes.txt next to
+# FILE. Uses MAC0, MAC1, NEIGH0, NEIGH1 of the sourcing script.
+#   write_router_toml FILE MBUFS [dataplane lines...]
+write_router_toml() {
+    local file=$1 mbufs=$2 line
+    shift 2
+    {
+        printf '[dataplane]\nmode = "router"\n'
+        for line in "$@"; do [[ -z $line ]] || printf '%s\n' "$line"; done
+        cat <<EOF
+[mempool]
+mbufs = $mbufs
+[router]
+routes_file = "routes.txt"
+[[port]]
+name = "net_pcap0"
+[[port]]
+name = "net_pcap1"
+[[interface]]
+port = "net_pcap0"
+mac = "$MAC0"
+addresses = ["192.0.2.1/24"]
+[[interface]]
+port = "net_pcap1"
+mac = "$MAC1"
+addresses = ["198.51.100.1/24"]
+[[route]]
+prefix = "198.18.0.0/24"
+via = "192.0.2.2"
+[[route]]
+prefix = "198.18.1.0/24"
+via = "198.51.100.2"
+[[neighbor]]
+address = "192.0.2.2"
+mac = "$NEIGH0"
+[[neighbor]]
+address = "198.51.100.2"
+mac = "$NEIGH1"
+EOF
+    } >"$file"
+}

@@ -162,38 +162,7 @@ EOF
             tool "$RTOOL" gen-pcap "$CASE_PCAP" "$FRAMES" "$MAC0" || die "gen-pcap: $TOOL_OUT"
             [[ -f $TMP/routes.txt ]] || tool "$RTOOL" gen-routes "$ROUTES" 1 "$TMP/routes.txt" 198.51.100.2 ||
                 die "gen-routes: $TOOL_OUT"
-            cat >"$f" <<EOF
-[dataplane]
-mode = "router"
-[mempool]
-mbufs = $MBUFS
-[router]
-routes_file = "routes.txt"
-[[port]]
-name = "net_pcap0"
-[[port]]
-name = "net_pcap1"
-[[interface]]
-port = "net_pcap0"
-mac = "$MAC0"
-addresses = ["192.0.2.1/24"]
-[[interface]]
-port = "net_pcap1"
-mac = "$MAC1"
-addresses = ["198.51.100.1/24"]
-[[route]]
-prefix = "198.18.0.0/24"
-via = "192.0.2.2"
-[[route]]
-prefix = "198.18.1.0/24"
-via = "198.51.100.2"
-[[neighbor]]
-address = "192.0.2.2"
-mac = "$NEIGH0"
-[[neighbor]]
-address = "198.51.100.2"
-mac = "$NEIGH1"
-EOF
+            write_router_toml "$f" "$MBUFS"
             ;;
     esac
     CASE_CONFIG=$f

@@ -245,51 +245,8 @@ if ((ACL_RULES > 0)); then
         die "gen-acl: $TOOL_OUT"
 fi
 
-cat >"$TMP/router.toml" <<EOF
-# router_replay.sh: the behaviour of l3fwd's LPM table on ports 0 and 1,
-# plus $ROUTES routes through port 1 from routes.txt.
-[dataplane]
-mode = "router"
-${BACKOFF:+idle_rx_backoff = $BACKOFF}
-${BURST:+burst_size = $BURST}
-
-[mempool]
-mbufs = $MBUFS
-
-[router]
-routes_file = "routes.txt"
-
-[[port]]
-name = "net_pcap0"
-[[port]]
-name = "net_pcap1"
-
-[[interface]]
-port = "net_pcap0"
-mac = "$MAC0"
-addresses = ["192.0.2.1/24"]
-
-[[interface]]
-port = "net_pcap1"
-mac = "$MAC1"
-addresses = ["198.51.100.1/24"]
-
-[[route]]
-prefix = "198.18.0.0/24"
-via = "192.0.2.2"
-
-[[route]]
-prefix = "198.18.1.0/24"
-via = "198.51.100.2"
-
-[[neighbor]]
-address = "192.0.2.2"
-mac = "$NEIGH0"
-
-[[neighbor]]
-address = "198.51.100.2"
-mac = "$NEIGH1"
-EOF
+write_router_toml "$TMP/router.toml" "$MBUFS" \
+    "${BACKOFF:+idle_rx_backoff = $BACKOFF}" "${BURST:+burst_size = $BURST}"
 if ((ACL_RULES > 0)); then cat "$TMP/firewall.toml" >>"$TMP/router.toml"; fi
 
 EAL_MEM=(-m "$MEM")
