@@ -20,7 +20,7 @@ packages=(
     build-essential pkg-config meson ninja-build
     libdpdk-dev dpdk-dev libpcap-dev libssl-dev libtomlplusplus-dev
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-    iproute2 iputils-ping iputils-arping traceroute util-linux python3 python3-scapy tshark
+    iproute2 iputils-ping iputils-arping traceroute util-linux python3 python3-scapy tshark socat
 )
 
 missing=()

@@ -15,11 +15,17 @@
 # alternate A B A B ... for --pairs rounds: the process not being measured is
 # held with SIGSTOP and resumed with SIGCONT before its next window.
 #
+# With --acl-rules the comparison is against l3fwd --lookup acl, with
+# --exact-entries against l3fwd --lookup em (rte_hash exact match of the
+# 5-tuple), with --conntrack-flows (and --acl-rules) dpdk-app tracks
+# connections; the last two replay a capture of one frame per flow.
+#
 # l3fwd is built at bench time from Debian's dpdk-doc sources
 # (/usr/share/dpdk/examples/l3fwd) in a temporary directory, patched to mask
 # its offload requests with the port's capabilities (net_pcap has no RX
 # checksum offload), to accept up to 2M IPv4 routes and to not print a line
-# per route.
+# per route, to size its exact-match tables with --hash-entry-num and to
+# make room in its mbuf pool for large captures.
 #
 # `bench/replay/router_replay.sh --help` lists the options; docs/performance.md
 # ("Router mode") explains the output and records measured figures.
@@ -47,6 +53,10 @@ BACKOFF=""
 BURST=""
 BOTH=0
 ACL_RULES=0
+EXACT=0
+CT_FLOWS=0
+L3FWD_ONLY=0
+FRAMES_SET=0
 
 # The benchmark network: port 0 (net_pcap0) receives the capture; 198.18.0.0/24
 # leaves through port 0 again, 198.18.1.0/24 and the generated routes through
@@ -60,7 +70,9 @@ usage() {
     cat <<EOF
 usage: $0 [options]
 
-  A = l3fwd -L (LPM), B = dpdk-app router mode with --routes extra routes.
+  A = l3fwd -L (LPM), B = dpdk-app router mode with --routes extra routes;
+  with --acl-rules A = l3fwd --lookup acl, with --exact-entries A = l3fwd
+  --lookup em, B with a firewall of the same rules / entries.
 
   --pairs N          A/B measurement rounds (default $PAIRS)
   --warmup S         seconds after resuming a process before its first sample
@@ -68,13 +80,15 @@ usage: $0 [options]
   --interval S       seconds between the two samples (default $INTERVAL)
   --frames N         frames in the generated pcap, at most 4096: l3fwd's pool
                      holds 8192 mbufs and infinite_rx keeps the whole capture
-                     in it (default $FRAMES)
+                     in it (default $FRAMES; --exact-entries and
+                     --conntrack-flows make their own capture)
   --routes N         extra IPv4 routes given to dpdk-app in a routes file
                      (default $ROUTES)
   --l3fwd-routes M   builtin (default): l3fwd's built-in table (198.18.X.0/24
                      -> port X); same: the same routes as dpdk-app through
                      --rule_ipv4 (its start then takes as long as dpdk-app's)
-  --mbufs N          dpdk-app mempool.mbufs (default $MBUFS)
+  --mbufs N          dpdk-app mempool.mbufs (default $MBUFS; plus the capture's
+                     frames with --exact-entries / --conntrack-flows)
   --mem MB           EAL -m of both (default $MEM; with 1M routes dpdk-app's
                      tables take ~150 MB: rte_lpm ~82 MB, its rte_lpm6 64 MB
                      even without IPv6 routes; its mbuf pool ~40 MB)
@@ -97,6 +111,29 @@ usage: $0 [options]
                      l3fwd as '@' rules of --lookup acl (its routes then are
                      the two 'R' rules of the built-in table; use --routes 0
                      for the same routing work)
+  --exact-entries N  exact-match comparison: a capture of N frames, each a
+                     UDP flow of its own to 198.18.1.0/24 (port 1); l3fwd
+                     --lookup em with the N 5-tuples as rule files (each to
+                     port 1; its rte_hash sized for 2 x N rounded up to a
+                     power of 2, --hash-entry-num); dpdk-app with a
+                     [firewall.exact] file of N "accept flow" lines and
+                     default "drop" (a miss is a drop), routing with its
+                     two routes + --routes (use --routes 0). l3fwd sends a
+                     miss back out of port 0: port 0's TX in an l3fwd window
+                     is reported as misses (and fails the run). Not with
+                     --acl-rules, --frames, --both-ports or --l3fwd-routes
+                     same. At most 262144; the capture's frames stay in both
+                     mbuf pools (--mbufs is raised by N for dpdk-app)
+  --conntrack-flows N  with --acl-rules: a capture of N frames, each a UDP
+                     flow of its own (N live connections after the first
+                     pass); dpdk-app tracks connections ([firewall.conntrack]
+                     capacity = 2 x N) with the rules "est" (state
+                     established/related: accept) and "new" (state new,
+                     in_port net_pcap0: accept) before the deny rules;
+                     l3fwd --lookup acl as with --acl-rules (target: ratio
+                     >= 0.8). Same limits as --exact-entries
+  --l3fwd-only       measure l3fwd alone (--pairs windows, no dpdk-app; for
+                     a baseline, or while dpdk-app lacks a feature)
   --app PATH         dpdk-app binary (default build/app/dpdk-app)
   --l3fwd PATH       use this l3fwd binary instead of building one (it must
                      carry the same patches, see build_l3fwd in this script)
@@ -110,7 +147,7 @@ while [[ $# -gt 0 ]]; do
         --pairs) PAIRS=$2; shift 2 ;;
         --warmup) WARMUP=$2; shift 2 ;;
         --interval) INTERVAL=$2; shift 2 ;;
-        --frames) FRAMES=$2; shift 2 ;;
+        --frames) FRAMES=$2; FRAMES_SET=1; shift 2 ;;
         --routes) ROUTES=$2; shift 2 ;;
         --l3fwd-routes) L3FWD_ROUTES=$2; shift 2 ;;
         --mbufs) MBUFS=$2; shift 2 ;;
@@ -121,6 +158,9 @@ while [[ $# -gt 0 ]]; do
         --burst) BURST=$2; shift 2 ;;
         --both-ports) BOTH=1; shift ;;
         --acl-rules) ACL_RULES=$2; shift 2 ;;
+        --exact-entries) EXACT=$2; shift 2 ;;
+        --conntrack-flows) CT_FLOWS=$2; shift 2 ;;
+        --l3fwd-only) L3FWD_ONLY=1; shift ;;
         --app) APP=$2; shift 2 ;;
         --l3fwd) L3FWD=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
@@ -150,9 +190,40 @@ is_int_min "$START_TIMEOUT" 10 || die "--start-timeout must be >= 10 s"
 is_uint "$ACL_RULES" || die "--acl-rules must be an integer >= 0"
 ((ACL_RULES <= 100000)) || die "--acl-rules must be <= 100000 (l3fwd's limit)"
 ((ACL_RULES == 0)) || [[ $L3FWD_ROUTES == builtin ]] || die "--acl-rules needs --l3fwd-routes builtin"
+is_uint "$EXACT" || die "--exact-entries must be an integer (2..262144)"
+is_uint "$CT_FLOWS" || die "--conntrack-flows must be an integer (2..262144)"
+# One frame per flow: the capture holds FLOWS frames, all of them in the
+# mbuf pools of both (net_pcap's infinite_rx).
+FLOWS=$((EXACT + CT_FLOWS))
+if ((FLOWS > 0)); then
+    opt=--exact-entries
+    ((EXACT > 0)) || opt=--conntrack-flows
+    ((EXACT == 0 || CT_FLOWS == 0)) || die "--exact-entries and --conntrack-flows are separate comparisons"
+    ((EXACT == 0 || ACL_RULES == 0)) || die "--exact-entries does not go with --acl-rules"
+    ((CT_FLOWS == 0 || ACL_RULES > 0)) ||
+        die "--conntrack-flows needs --acl-rules (l3fwd --lookup acl is the reference)"
+    ((FLOWS >= 2 && FLOWS <= 262144)) || die "$opt must be 2..262144"
+    ((!FRAMES_SET)) || die "--frames does not go with $opt (the capture holds one frame per flow)"
+    ((!BOTH)) || die "--both-ports does not go with $opt"
+    [[ $L3FWD_ROUTES == builtin ]] || die "$opt needs --l3fwd-routes builtin"
+    FRAMES=$FLOWS
+fi
+# l3fwd em's rte_hash: 2 x the entries rounded up to a power of 2 (at most
+# half full; a cuckoo table does not fill up completely).
+HASH_ENTRIES=0
+if ((EXACT > 0)); then
+    HASH_ENTRIES=1024
+    while ((HASH_ENTRIES < 2 * EXACT)); do HASH_ENTRIES=$((HASH_ENTRIES * 2)); done
+fi
+APP_MBUFS=$((MBUFS + FLOWS))
+CT_CAPACITY=$((2 * CT_FLOWS > 1024 ? 2 * CT_FLOWS : 1024))
+# An mbuf takes ~2.5 KB; the rest of either process fits in 256 MB here.
+((FLOWS == 0 || MEM >= APP_MBUFS * 5 / 2048 + 256)) ||
+    die "--mem must be >= $((APP_MBUFS * 5 / 2048 + 256)) for $APP_MBUFS mbufs"
 [[ -x $PY ]] || die "$PY not found"
 [[ -f $TOOL ]] || die "$TOOL not found"
-[[ -x $APP ]] || die "dpdk-app not found at $APP (build it: meson setup build && ninja -C build)"
+((L3FWD_ONLY)) || [[ -x $APP ]] ||
+    die "dpdk-app not found at $APP (build it: meson setup build && ninja -C build)"
 if [[ -n $L3FWD ]]; then
     [[ -x $L3FWD ]] || die "no l3fwd binary at $L3FWD"
 else
@@ -201,9 +272,28 @@ build_l3fwd() {
         -e 's|^#define IPV4_L3FWD_LPM_NUMBER_TBL8S .*|#define IPV4_L3FWD_LPM_NUMBER_TBL8S (1 << 16)|' \
         -e 's|^\(\t*\)printf("LPM: Adding route|\1if (0) printf("LPM: Adding route|' \
         "$src/l3fwd_lpm.c"
+    # 3. Exact match (--lookup em, --exact-entries): --hash-entry-num sizes
+    #    the rte_hash tables (22.11 ignores the option and makes 4M entries;
+    #    values above that stay 4M), no line printed per entry, and room in
+    #    the mbuf pool for a capture of more than 4096 frames: the pool holds
+    #    at least 8192 + L3FWD_BENCH_EXTRA_MBUFS (environment) mbufs
+    #    (infinite_rx keeps the whole capture in it).
+    sed -i -e 's|^uint16_t nb_txd = TX_DESC_DEFAULT;|&\nuint32_t hash_entry_number;|' \
+        -e 's|^\(\t*\)fprintf(stderr, "Hash entry number will be ignored\\n");|\1hash_entry_number = (uint32_t)strtoul(optarg, NULL, 0);|' \
+        -e 's|^#define NB_MBUF(nports) RTE_MAX(|static unsigned int\nbench_extra_mbufs(void)\n{\n\tconst char *s = getenv("L3FWD_BENCH_EXTRA_MBUFS");\n\n\treturn s != NULL ? (unsigned int)strtoul(s, NULL, 0) : 0;\n}\n\n&|' \
+        -e 's|^\t(unsigned)8192)$|\t(unsigned)8192 + bench_extra_mbufs())|' \
+        "$src/main.c"
+    sed -i -e 's|^\(\t*\)\.entries = L3FWD_HASH_ENTRIES,|\1.entries = hash_entry_number > 0 \&\& hash_entry_number < L3FWD_HASH_ENTRIES ? hash_entry_number : L3FWD_HASH_ENTRIES,|' \
+        -e 's|^\(\t*\)printf("EM: Adding route|\1if (0) printf("EM: Adding route|' \
+        "$src/l3fwd_em.c"
     grep -c 'offloads &= dev_info' "$src/main.c" | grep -qx 3 &&
         grep -q 'MAX_RULES 2097152' "$src/l3fwd_lpm.c" &&
-        grep -q 'if (0) printf("LPM: Adding' "$src/l3fwd_lpm.c" ||
+        grep -q 'if (0) printf("LPM: Adding' "$src/l3fwd_lpm.c" &&
+        grep -q '^uint32_t hash_entry_number;' "$src/main.c" &&
+        grep -q 'hash_entry_number = (uint32_t)strtoul' "$src/main.c" &&
+        grep -q '(unsigned)8192 + bench_extra_mbufs())' "$src/main.c" &&
+        grep -c '\.entries = hash_entry_number > 0' "$src/l3fwd_em.c" | grep -qx 2 &&
+        grep -c 'if (0) printf("EM: Adding' "$src/l3fwd_em.c" | grep -qx 2 ||
         die "patching l3fwd failed (sources differ from DPDK 22.11's?)"
     if ! make -C "$src" -j"$NCPU" >"$TMP/l3fwd-build.log" 2>&1; then
         tail -n 20 "$TMP/l3fwd-build.log" >&2
@@ -226,7 +316,9 @@ fi
 echo "== generating the capture and $ROUTES routes"
 PCAP="$TMP/frames.pcap"
 EMPTY="$TMP/empty.pcap"
-tool gen-pcap "$PCAP" "$FRAMES" "$MAC0" || die "gen-pcap: $TOOL_OUT"
+DSTS=alt
+((EXACT == 0)) || DSTS=port1
+tool gen-pcap "$PCAP" "$FRAMES" "$MAC0" "$DSTS" || die "gen-pcap: $TOOL_OUT"
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' >"$EMPTY"
 PORT1_RX="rx_pcap=$EMPTY"
 if ((BOTH)); then
@@ -241,13 +333,34 @@ else
 fi
 
 if ((ACL_RULES > 0)); then
-    tool gen-acl "$ACL_RULES" 1 "$TMP/firewall.toml" "$TMP/acl.v4" "$TMP/acl.v6" ||
+    ct=()
+    ((CT_FLOWS == 0)) || ct=("$CT_CAPACITY" net_pcap0)
+    tool gen-acl "$ACL_RULES" 1 "$TMP/firewall.toml" "$TMP/acl.v4" "$TMP/acl.v6" "${ct[@]}" ||
         die "gen-acl: $TOOL_OUT"
 fi
+if ((EXACT > 0)); then
+    tool gen-exact "$EXACT" "$TMP/exact.txt" "$TMP/em.v4" "$TMP/em.v6" || die "gen-exact: $TOOL_OUT"
+    # Every frame must hit in both tables, keyed as each application keys it.
+    tool check-pcap "$PCAP" "$TMP/exact.txt" "$TMP/em.v4" || die "check-pcap: $TOOL_OUT"
+    echo "   capture against the tables: $TOOL_OUT"
+    printf '\n[firewall]\ndefault = "drop"\n[firewall.exact]\nfile = "exact.txt"\n' >"$TMP/firewall.toml"
+elif ((CT_FLOWS > 0)); then
+    tool check-pcap "$PCAP" || die "check-pcap: $TOOL_OUT"
+    echo "   capture: $TOOL_OUT"
+fi
 
-write_router_toml "$TMP/router.toml" "$MBUFS" \
+write_router_toml "$TMP/router.toml" "$APP_MBUFS" \
     "${BACKOFF:+idle_rx_backoff = $BACKOFF}" "${BURST:+burst_size = $BURST}"
-if ((ACL_RULES > 0)); then cat "$TMP/firewall.toml" >>"$TMP/router.toml"; fi
+if ((ACL_RULES > 0 || EXACT > 0)); then cat "$TMP/firewall.toml" >>"$TMP/router.toml"; fi
+if ((!L3FWD_ONLY)); then
+    # A configuration error shows now, not after l3fwd has started.
+    if ! "$APP" -- --config "$TMP/router.toml" --check-config >"$TMP/check-config.out" 2>&1; then
+        echo "  dpdk-app rejects $TMP/router.toml:"
+        sed 's/^/  | /' "$TMP/check-config.out" | head -n 12
+        echo "  (--l3fwd-only measures l3fwd alone; --keep keeps the generated files)"
+        exit 1
+    fi
+fi
 
 EAL_MEM=(-m "$MEM")
 if ((HUGE)); then EAL_MEM+=(--huge-unlink); else EAL_MEM+=(--no-huge); fi
@@ -267,12 +380,16 @@ start() { # kind: l3fwd | app
             local rules=(-L)
             if ((ACL_RULES > 0)); then
                 rules=(--lookup acl --rule_ipv4="$TMP/acl.v4" --rule_ipv6="$TMP/acl.v6")
+            elif ((EXACT > 0)); then
+                rules=(--lookup em --rule_ipv4="$TMP/em.v4" --rule_ipv6="$TMP/em.v6"
+                    --hash-entry-num "$HASH_ENTRIES")
             elif [[ $L3FWD_ROUTES == same ]]; then
                 rules=(-L --rule_ipv4="$TMP/l3fwd.v4" --rule_ipv6="$TMP/l3fwd.v6")
             fi
             # -l 1: the main lcore forwards (l3fwd runs its loop on every
-            # lcore, the main one included).
-            "$L3FWD" "${EAL_COMMON[@]}" -l 1 --file-prefix "$prefix" \
+            # lcore, the main one included). L3FWD_BENCH_EXTRA_MBUFS: room
+            # for a capture of more than 4096 frames (patch 3).
+            L3FWD_BENCH_EXTRA_MBUFS=$FLOWS "$L3FWD" "${EAL_COMMON[@]}" -l 1 --file-prefix "$prefix" \
                 -- -p 0x3 --config '(0,0,1),(1,0,1)' --parse-ptype \
                 --eth-dest=0,$NEIGH0 --eth-dest=1,$NEIGH1 "${rules[@]}" \
                 </dev/null >"$TMP/l3fwd.log" 2>&1 &
@@ -303,6 +420,7 @@ start() { # kind: l3fwd | app
 
 RUN=0
 RATE=""
+L3_MISSES=0
 measure() { # kind label
     local kind=$1 label=$2 pid=${PID_OF[$1]} extra=()
     RUN=$((RUN + 1))
@@ -313,9 +431,15 @@ measure() { # kind label
         RATE=${BASH_REMATCH[1]}
         local rx=${BASH_REMATCH[2]} drops=""
         if [[ $TOOL_OUT =~ drops=([^ ]+) ]]; then drops="  drops: ${BASH_REMATCH[1]}"; fi
+        # l3fwd em sends a miss back out of the port it came in on (port
+        # 0); every entry sends to port 1.
+        if [[ $kind == l3fwd ]] && ((EXACT > 0)) && [[ $TOOL_OUT =~ tx_by_port=0:([0-9]+) ]]; then
+            drops="  misses: ${BASH_REMATCH[1]}"
+            ((BASH_REMATCH[1] == 0)) || L3_MISSES=1
+        fi
         printf '  run %2d  %-24s %8.3f Mpps   (rx %.3f Mpps)%s\n' "$RUN" "$label" "$RATE" \
             "$rx" "$drops"
-        [[ -z $drops || $drops == "  drops: none" ]] || APP_WINDOW_DROPS=1
+        [[ $kind != app || $drops == "  drops: none" ]] || APP_WINDOW_DROPS=1
     else
         RATE=fail
         printf '  run %2d  %-24s FAILED: %s\n' "$RUN" "$label" "$TOOL_OUT"
@@ -341,34 +465,59 @@ fmt_runs() {
     echo "${s% }"
 }
 
-echo "== starting both (each is held with SIGSTOP once it forwards)"
 APP_WINDOW_DROPS=0
-start l3fwd
-start app
+if ((L3FWD_ONLY)); then
+    echo "== starting l3fwd (held with SIGSTOP once it forwards)"
+    start l3fwd
+else
+    echo "== starting both (each is held with SIGSTOP once it forwards)"
+    start l3fwd
+    start app
+fi
 
 L3_KIND="-L ($L3FWD_ROUTES routes)"
 APP_KIND="router ($ROUTES + 2 routes)"
+TARGET=""
 if ((ACL_RULES > 0)); then
     L3_KIND="--lookup acl ($ACL_RULES deny rules + 2 route rules)"
     APP_KIND+=" + [firewall] of $ACL_RULES deny rules"
 fi
-echo "== A = l3fwd $L3_KIND, B = dpdk-app $APP_KIND; one forwarding lcore each"
+if ((CT_FLOWS > 0)); then
+    APP_KIND+=", conntrack (rules est + new first; $CT_FLOWS UDP flows, capacity $CT_CAPACITY)"
+    TARGET=0.8
+fi
+if ((EXACT > 0)); then
+    L3_KIND="--lookup em ($EXACT 5-tuples to port 1, rte_hash of $HASH_ENTRIES entries)"
+    APP_KIND+=" + [firewall.exact] of $EXACT accept flows, default drop"
+fi
+if ((L3FWD_ONLY)); then
+    echo "== A = l3fwd $L3_KIND, one forwarding lcore (no dpdk-app: --l3fwd-only)"
+else
+    echo "== A = l3fwd $L3_KIND, B = dpdk-app $APP_KIND; one forwarding lcore each"
+fi
 L3=()
 DA=()
+PAIR_R=()
 for ((p = 1; p <= PAIRS; p++)); do
     measure l3fwd "A l3fwd (pair $p)"
     L3+=("$RATE")
+    ((L3FWD_ONLY)) && continue
     measure app "B dpdk-app (pair $p)"
     DA+=("$RATE")
+    if [[ ${L3[-1]} != fail && $RATE != fail ]]; then
+        PAIR_R+=("$(awk -v b="$RATE" -v a="${L3[-1]}" 'BEGIN { printf "%.3f", b / a }')")
+    fi
 done
 
-# Stop dpdk-app first: its stats JSON is written at exit.
-stop_pid "${PID_OF[app]}"
-forget "${PID_OF[app]}"
-stop_pid "${PID_OF[l3fwd]}"
-forget "${PID_OF[l3fwd]}"
 STATS_LINE="no stats JSON (see $TMP/app.log)"
 STATS_OK=0
+if ((!L3FWD_ONLY)); then
+    # Stop dpdk-app first: its stats JSON is written at exit.
+    stop_pid "${PID_OF[app]}"
+    forget "${PID_OF[app]}"
+fi
+stop_pid "${PID_OF[l3fwd]}"
+forget "${PID_OF[l3fwd]}"
 if [[ -f $TMP/app-stats.json ]]; then
     if "$PY" "$TOOL" check-stats "$TMP/app-stats.json" >"$TMP/check.out" 2>&1; then STATS_OK=1; fi
     STATS_LINE=$(cat "$TMP/check.out")
@@ -383,23 +532,38 @@ fi
 CPU_MODEL=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1)
 GIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null) ]]; then GIT+="+dirty"; fi
+FRAMES_LINE="$FRAMES frames"
+((FLOWS == 0)) || FRAMES_LINE+=" (one UDP flow each)"
 echo
 echo "==== router replay summary ========================================="
 printf 'date        %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 printf 'machine     %s, %s CPU(s), load %s (start) / %s (end)\n' "${CPU_MODEL:-unknown CPU}" \
     "$NCPU" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'software    %s, l3fwd from %s, git %s\n' \
-    "$("$APP" -- --version 2>/dev/null | head -n1)" "$(pkg-config --modversion libdpdk 2>/dev/null || echo '?')" "$GIT"
-printf 'setup       net_pcap infinite_rx %s frames, %s, warm-up %ss, interval %ss, %s pair(s)\n' \
-    "$FRAMES" "${EAL_MEM[*]}" "$WARMUP" "$INTERVAL" "$PAIRS"
-printf 'dpdk-app    idle_rx_backoff %s, burst_size %s\n' "${BACKOFF:-default (8)}" "${BURST:-default (64)}"
+    "$("$APP" -- --version 2>/dev/null | head -n1 || true)" \
+    "$(pkg-config --modversion libdpdk 2>/dev/null || echo '?')" "$GIT"
+printf 'setup       net_pcap infinite_rx %s, %s, warm-up %ss, interval %ss, %s pair(s)\n' \
+    "$FRAMES_LINE" "${EAL_MEM[*]}" "$WARMUP" "$INTERVAL" "$PAIRS"
+((L3FWD_ONLY)) || printf 'dpdk-app    idle_rx_backoff %s, burst_size %s, mbufs %s\n' \
+    "${BACKOFF:-default (8)}" "${BURST:-default (64)}" "$APP_MBUFS"
 printf 'port 1      %s\n' "$( ((BOTH)) && echo "replays too (--both-ports)" || echo "reads an empty capture (idle)")"
 printf 'l3fwd       Mpps  median %-8s runs: %s  (%s)\n' "$L3_MED" "$(fmt_runs "${L3[@]}")" "$L3_KIND"
+if ((EXACT > 0)); then
+    printf 'l3fwd       em misses: %s\n' "$( ((L3_MISSES)) && echo "SOME (frames sent back out of port 0)" || echo "none")"
+fi
+if ((L3FWD_ONLY)); then
+    printf 'start       l3fwd forwarding after %s s (%s)\n' "${READY_OF[l3fwd]}" "${MEM_OF[l3fwd]:-?}"
+    echo "===================================================================="
+    [[ $L3_MED != - ]] && ((!L3_MISSES))
+    exit
+fi
 printf 'dpdk-app    Mpps  median %-8s runs: %s  (%s)\n' "$DA_MED" "$(fmt_runs "${DA[@]}")" "$APP_KIND"
-printf 'ratio dpdk-app/l3fwd      %s\n' "$R"
+printf 'ratio dpdk-app/l3fwd      %s  (per pair: %s)%s\n' "$R" "${PAIR_R[*]:--}" \
+    "$([[ -z $TARGET || $R == - ]] || awk -v r="$R" -v t="$TARGET" \
+        'BEGIN { printf "  target >= %s: %s", t, (r >= t ? "met" : "NOT MET") }')"
 printf 'start       l3fwd forwarding after %s s (%s); dpdk-app after %s s (%s)\n' \
     "${READY_OF[l3fwd]}" "${MEM_OF[l3fwd]:-?}" "${READY_OF[app]}" "${MEM_OF[app]:-?}"
 printf 'dpdk-app    stats JSON: %s%s\n' "$STATS_LINE" \
     "$( ((STATS_OK && !APP_WINDOW_DROPS)) && echo "  (no drops)" || echo "  (UNEXPECTED DROPS)")"
 echo "===================================================================="
-((STATS_OK && !APP_WINDOW_DROPS))
+((STATS_OK && !APP_WINDOW_DROPS && !L3_MISSES))

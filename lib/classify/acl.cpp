@@ -31,10 +31,11 @@ enum field6 : uint8_t {
 RTE_ACL_RULE_DEF(acl_rule4, f4_count);
 RTE_ACL_RULE_DEF(acl_rule6, f6_count);
 
-// misc: tcp_flags, dscp, frag and a zero byte, read as one 32-bit bitmask.
-constexpr uint32_t misc_of(uint8_t tcp_flags, uint8_t dscp, uint8_t frag) noexcept {
+// misc: tcp_flags, dscp, frag and the connection state, read as one 32-bit
+// bitmask.
+constexpr uint32_t misc_of(uint8_t tcp_flags, uint8_t dscp, uint8_t frag, uint8_t state) noexcept {
     return static_cast<uint32_t>(tcp_flags) << 24 | static_cast<uint32_t>(dscp) << 16 |
-           static_cast<uint32_t>(frag) << 8;
+           static_cast<uint32_t>(frag) << 8 | state;
 }
 
 rte_acl_config config4() {
@@ -86,7 +87,9 @@ struct common_fields {
     uint8_t vlan;
 };
 
-void fill_common(const firewall_rule& r, uint16_t in_port, rte_acl_field* f,
+// state: one ct_* bit the rule matches (a rule of several states is laid
+// out once per state), or 0: any.
+void fill_common(const firewall_rule& r, uint16_t in_port, uint8_t state, rte_acl_field* f,
                  const common_fields& at) {
     if (r.proto) {
         f[at.proto].value.u8 = *r.proto;
@@ -120,8 +123,8 @@ void fill_common(const firewall_rule& r, uint16_t in_port, rte_acl_field* f,
     } else if (r.sport || r.dport || r.icmp_type || r.icmp_code || r.tcp_flags_mask != 0) {
         frag_mask = acl_frag_non_first;  // L4 fields: never a non-first fragment
     }
-    f[at.misc].value.u32 = misc_of(r.tcp_flags, r.dscp.value_or(0), frag);
-    f[at.misc].mask_range.u32 = misc_of(r.tcp_flags_mask, r.dscp ? 0x3f : 0, frag_mask);
+    f[at.misc].value.u32 = misc_of(r.tcp_flags, r.dscp.value_or(0), frag, state);
+    f[at.misc].mask_range.u32 = misc_of(r.tcp_flags_mask, r.dscp ? 0x3f : 0, frag_mask, state);
     any_range(f[at.in_port]);
     if (r.in_port) {
         f[at.in_port].value.u16 = in_port;
@@ -223,7 +226,7 @@ inline void fill_key_tail(const packet_meta& pm, uint8_t icmp_proto, uint8_t dsc
     k.frag = static_cast<uint8_t>(
         ((pm.flags & meta_fragment) != 0 ? acl_frag_fragment : 0) |
         ((pm.flags & meta_nonfirst_fragment) != 0 ? acl_frag_non_first : 0));
-    k.pad1 = 0;
+    k.ct_state = 0;
     k.in_port = rte_cpu_to_be_16(pm.in_port);
     k.vlan = rte_cpu_to_be_16(pm.vlan_count != 0 ? pm.vlan_outer : 0);
 }
@@ -259,6 +262,8 @@ std::unique_ptr<acl_table> acl_table::build(const firewall_config& config,
     std::unique_ptr<acl_table> t(new acl_table());
     t->default_ = config.default_action;
     t->lanes_ = std::max(lanes, 1u);
+    t->tracks_ = config.tracks_connections();
+    t->conntrack_ = conntrack_policy::from(config.conntrack, rte_get_tsc_hz());
     const std::size_t before = heap_allocated();
     std::vector<uint8_t> rules4;
     std::vector<uint8_t> rules6;
@@ -293,29 +298,42 @@ std::unique_ptr<acl_table> acl_table::build(const firewall_config& config,
         // Earlier rules win: priority falls with the position.
         data.priority = static_cast<int32_t>(RTE_ACL_MAX_PRIORITY - i);
         data.userdata = static_cast<uint32_t>(i + 1);
-        if (!r.v6 || !*r.v6) {
-            acl_rule4 a{};
-            a.data = data;
-            fill_common(r, in_port, a.field, {f4_proto, f4_sport, f4_dport, f4_misc, f4_in_port, f4_vlan});
-            if (r.src) {
-                a.field[f4_src].value.u32 = r.src->address.v4_host();
-                a.field[f4_src].mask_range.u32 = r.src->length;
+        // A rule of several states: one rte_acl rule per state, same
+        // priority and result.
+        for (uint8_t bit = 1; bit != 0 && bit <= ct_untracked; bit = static_cast<uint8_t>(bit << 1)) {
+            if (r.state != 0 && (r.state & bit) == 0) {
+                continue;
             }
-            if (r.dst) {
-                a.field[f4_dst].value.u32 = r.dst->address.v4_host();
-                a.field[f4_dst].mask_range.u32 = r.dst->length;
+            const uint8_t state = r.state != 0 ? bit : 0;
+            if (!r.v6 || !*r.v6) {
+                acl_rule4 a{};
+                a.data = data;
+                fill_common(r, in_port, state, a.field,
+                            {f4_proto, f4_sport, f4_dport, f4_misc, f4_in_port, f4_vlan});
+                if (r.src) {
+                    a.field[f4_src].value.u32 = r.src->address.v4_host();
+                    a.field[f4_src].mask_range.u32 = r.src->length;
+                }
+                if (r.dst) {
+                    a.field[f4_dst].value.u32 = r.dst->address.v4_host();
+                    a.field[f4_dst].mask_range.u32 = r.dst->length;
+                }
+                const auto* p = reinterpret_cast<const uint8_t*>(&a);
+                rules4.insert(rules4.end(), p, p + sizeof(a));
             }
-            const auto* p = reinterpret_cast<const uint8_t*>(&a);
-            rules4.insert(rules4.end(), p, p + sizeof(a));
-        }
-        if (!r.v6 || *r.v6) {
-            acl_rule6 a{};
-            a.data = data;
-            fill_common(r, in_port, a.field, {f6_proto, f6_sport, f6_dport, f6_misc, f6_in_port, f6_vlan});
-            fill_prefix6(r.src, &a.field[f6_src]);
-            fill_prefix6(r.dst, &a.field[f6_dst]);
-            const auto* p = reinterpret_cast<const uint8_t*>(&a);
-            rules6.insert(rules6.end(), p, p + sizeof(a));
+            if (!r.v6 || *r.v6) {
+                acl_rule6 a{};
+                a.data = data;
+                fill_common(r, in_port, state, a.field,
+                            {f6_proto, f6_sport, f6_dport, f6_misc, f6_in_port, f6_vlan});
+                fill_prefix6(r.src, &a.field[f6_src]);
+                fill_prefix6(r.dst, &a.field[f6_dst]);
+                const auto* p = reinterpret_cast<const uint8_t*>(&a);
+                rules6.insert(rules6.end(), p, p + sizeof(a));
+            }
+            if (r.state == 0) {
+                break;
+            }
         }
     }
     if (!errors.empty()) {
@@ -409,6 +427,11 @@ void check_firewall(const app_config& config, std::vector<config_error>& errors)
                           "firewall: needs dataplane.validate = true (the classifier reads what "
                           "the parse stage found)"});
     }
+    if (config.firewall->exact) {
+        errors.push_back({config.source, config.firewall->where,
+                          "firewall.exact: the exact-match table is not applied by the classify "
+                          "stage yet; remove the section"});
+    }
     unsigned count_rules = 0;
     for (const auto& r : config.firewall->rules) {
         if (r.in_port && !config.ports.empty() &&
@@ -417,6 +440,11 @@ void check_firewall(const app_config& config, std::vector<config_error>& errors)
             errors.push_back({r.source.empty() ? config.source : r.source, r.where,
                               "firewall.rule: in_port '" + *r.in_port +
                                   "' is not one of the [[port]] tables"});
+        }
+        if (r.state != 0 && config.firewall->conntrack.enabled == false) {
+            errors.push_back({r.source.empty() ? config.source : r.source, r.where,
+                              "firewall.rule: matches a connection state, but "
+                              "firewall.conntrack.enabled = false"});
         }
         if (r.action == firewall_action::count && ++count_rules == max_count_rules + 1) {
             errors.push_back({r.source.empty() ? config.source : r.source, r.where,

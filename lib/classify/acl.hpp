@@ -22,6 +22,7 @@
 #include <rte_acl.h>
 #include <rte_mbuf.h>
 
+#include "classify/conntrack.hpp"
 #include "config/config.hpp"
 #include "io/port.hpp"
 #include "packet/meta.hpp"
@@ -40,8 +41,8 @@ struct acl_key4 {
     uint16_t dport;  // ICMP: code
     uint8_t tcp_flags;
     uint8_t dscp;
-    uint8_t frag;  // acl_frag_* bits
-    uint8_t pad1;
+    uint8_t frag;      // acl_frag_* bits
+    uint8_t ct_state;  // one ct_* bit with connection tracking, else 0
     uint16_t in_port;
     uint16_t vlan;
 };
@@ -57,7 +58,7 @@ struct acl_key6 {
     uint8_t tcp_flags;
     uint8_t dscp;
     uint8_t frag;
-    uint8_t pad1;
+    uint8_t ct_state;
     uint16_t in_port;
     uint16_t vlan;
 };
@@ -106,6 +107,11 @@ class acl_table {
     // rule of category c; each is a rule's index + 1, or 0 for no match.
     uint32_t categories() const noexcept { return categories_; }
     firewall_action default_action() const noexcept { return default_; }
+    // Whether packets are matched against connection state, and how
+    // connections time out (connection_table: the lane's, outside the
+    // generation).
+    bool tracks_connections() const noexcept { return tracks_; }
+    const conntrack_policy& conntrack() const noexcept { return conntrack_; }
     const std::vector<acl_rule_info>& rules() const noexcept { return rules_; }
     // rte_malloc bytes the contexts took when built.
     std::size_t memory_bytes() const noexcept { return memory_; }
@@ -130,6 +136,8 @@ class acl_table {
     uint32_t categories_ = 1;
     unsigned lanes_ = 1;
     firewall_action default_ = firewall_action::accept;
+    bool tracks_ = false;
+    conntrack_policy conntrack_;
     std::vector<acl_rule_info> rules_;
     std::size_t memory_ = 0;
     std::vector<firewall_action> actions_;  // of rules_, in order

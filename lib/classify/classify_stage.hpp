@@ -7,36 +7,65 @@
 // in the burst marked punt_kind::prohibited: the route stage leaves them
 // alone and the responder answers them. Packets that are not IP
 // (ARP, other ethertypes) are not the firewall's: they pass.
+//
+// With connection tracking, the lane's connection_table (made at start,
+// kept across reloads) gives every IP packet its state before the rules
+// see it; invalid packets are dropped first (conntrack_invalid) unless
+// firewall.conntrack.drop_invalid = false; accepted packets open or advance
+// their connection (a full table: conntrack_full).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "classify/acl.hpp"
+#include "classify/conntrack.hpp"
 #include "pipeline/stage.hpp"
 
 namespace dpdk_app {
 
 class classify_stage final : public stage {
   public:
+    // Without connection tracking.
     explicit classify_stage(unsigned lane) noexcept : lane_(lane) {}
+    classify_stage(unsigned lane, std::unique_ptr<connection_table> connections) noexcept
+        : lane_(lane), connections_(std::move(connections)) {}
+    // The stage of a lane for this firewall: with a connection table of
+    // firewall.conntrack.capacity when it tracks connections. nullptr with
+    // error when the table cannot be made.
+    static std::unique_ptr<classify_stage> create(unsigned lane, const firewall_config& firewall,
+                                                  std::string& error);
+
     std::string_view name() const noexcept override { return "classify"; }
     // A reject rule marks its packets punt_kind::prohibited for the responder.
     stage_marks marks() const noexcept override { return {.punts = true}; }
     void process(burst& b, stage_context& ctx) noexcept override;
 
+    // The lane's connections (nullptr without tracking): for tests and stats.
+    const connection_table* connections() const noexcept { return connections_.get(); }
+
+    // Slots of each family's table looked at for timed-out connections
+    // after every burst.
+    static constexpr uint32_t expire_per_burst = 32;
+
   private:
     unsigned lane_;
+    std::unique_ptr<connection_table> connections_;
     // Scratch for one burst (no allocation on the fast path).
     std::array<acl_key4, max_burst> keys4_;
     std::array<acl_key6, max_burst> keys6_;
     std::array<const uint8_t*, max_burst> data4_;
     std::array<const uint8_t*, max_burst> data6_;
-    std::array<uint16_t, max_burst> index4_;  // burst position of each IPv4 key
-    std::array<uint16_t, max_burst> index6_;
+    std::array<rte_mbuf*, max_burst> pkts4_;
+    std::array<rte_mbuf*, max_burst> pkts6_;
+    std::array<uint8_t, max_burst> family_;  // 0 not IP, 4, 6
+    std::array<uint8_t, max_burst> at_;      // index among its family's packets
     std::array<uint32_t, max_burst * RTE_ACL_MAX_CATEGORIES> results4_;
     std::array<uint32_t, max_burst * RTE_ACL_MAX_CATEGORIES> results6_;
-    std::array<int32_t, max_burst> verdict_;  // terminal rule index, -1 default, -2 not IP
+    std::array<ct_probe, max_burst> probes4_;
+    std::array<ct_probe, max_burst> probes6_;
 };
 
 }  // namespace dpdk_app

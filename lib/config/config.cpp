@@ -3,12 +3,14 @@
 #include "config/iptables.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include <toml++/toml.h>
 
@@ -572,6 +574,63 @@ std::optional<uint8_t> protocol_value(const toml::node& n, error_sink& errors) {
     return std::nullopt;
 }
 
+// state = "established" or ["established", "related"]: a set of ct_* bits.
+uint8_t state_value(const toml::node& n, error_sink& errors) {
+    uint8_t bits = 0;
+    bool ok = true;
+    auto add = [&](const toml::node& e) {
+        const auto name = e.value_exact<std::string>();
+        const auto bit = name ? parse_ct_state(*name) : std::nullopt;
+        ok = ok && bit.has_value();
+        bits |= bit.value_or(0);
+    };
+    if (const toml::array* a = n.as_array()) {
+        ok = !a->empty();
+        for (const toml::node& e : *a) {
+            add(e);
+        }
+    } else {
+        add(n);
+    }
+    if (!ok) {
+        errors.add(position_of(n), "firewall.rule.state: expected one or a list of \"new\", "
+                                   "\"established\", \"related\", \"invalid\", \"untracked\"");
+        return 0;
+    }
+    return bits;
+}
+
+void read_conntrack(table_reader& fw_reader, firewall_config& fw, error_sink& errors) {
+    const toml::table* t = fw_reader.table("conntrack");
+    if (t == nullptr) {
+        return;
+    }
+    table_reader r(*t, "firewall.conntrack", errors);
+    conntrack_config& ct = fw.conntrack;
+    ct.section = true;
+    if (t->contains("enabled")) {
+        bool on = true;
+        r.boolean("enabled", on);
+        ct.enabled = on;
+    }
+    r.integer("capacity", ct.capacity, 1024, 1u << 26);
+    r.boolean("drop_invalid", ct.drop_invalid);
+    if (const toml::table* timeouts = r.table("timeouts")) {
+        table_reader tr(*timeouts, "firewall.conntrack.timeouts", errors);
+        constexpr int64_t day = 86400;
+        for (auto [key, out] : {std::pair{"tcp_syn", &ct.tcp_syn},
+                                std::pair{"tcp_established", &ct.tcp_established},
+                                std::pair{"tcp_fin", &ct.tcp_fin},
+                                std::pair{"tcp_closed", &ct.tcp_closed}, std::pair{"udp", &ct.udp},
+                                std::pair{"udp_stream", &ct.udp_stream},
+                                std::pair{"icmp", &ct.icmp}, std::pair{"other", &ct.other}}) {
+            tr.integer(key, *out, 1, 7 * day);
+        }
+        tr.finish();
+    }
+    r.finish();
+}
+
 void read_firewall_rule(const toml::node& n, std::set<std::string>& ids, firewall_config& fw,
                         error_sink& errors) {
     const toml::table* t = n.as_table();
@@ -599,8 +658,7 @@ void read_firewall_rule(const toml::node& n, std::set<std::string>& ids, firewal
                    "adds [[policer]]); remove the key");
     }
     if (const toml::node* state = r.node("state")) {
-        errors.add(position_of(*state),
-                   "firewall.rule.state: connection tracking is not available yet; remove the key");
+        rule.state = state_value(*state, errors);
     }
     if (auto action = r.string("action", {"accept", "drop", "reject", "count"})) {
         rule.action = *action == "drop"     ? firewall_action::drop
@@ -691,6 +749,289 @@ void read_firewall_rule(const toml::node& n, std::set<std::string>& ids, firewal
     }
 }
 
+// ---- [firewall.exact] ------------------------------------------------------------------
+
+struct exact_word {
+    std::string_view text;
+    uint32_t column;  // 1-based
+};
+
+struct exact_line_error {
+    uint32_t column = 1;
+    std::string message;
+};
+
+enum class exact_line { blank, entry, error };
+
+std::optional<uint16_t> exact_port(std::string_view w) {
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+    if (ec != std::errc() || end != w.data() + w.size() || v > 65535) {
+        return std::nullopt;
+    }
+    return static_cast<uint16_t>(v);
+}
+
+std::optional<uint8_t> exact_protocol(std::string_view w) {
+    if (auto p = parse_protocol_name(w)) {
+        return p;
+    }
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+    if (ec != std::errc() || end != w.data() + w.size() || v > 255) {
+        return std::nullopt;
+    }
+    return static_cast<uint8_t>(v);
+}
+
+std::string exact_protocol_name(uint8_t proto) {
+    static constexpr std::pair<uint8_t, std::string_view> names[] = {
+        {1, "icmp"}, {6, "tcp"}, {17, "udp"}, {47, "gre"}, {50, "esp"},
+        {51, "ah"},  {58, "icmpv6"}, {132, "sctp"}};
+    for (const auto& [number, name] : names) {
+        if (number == proto) {
+            return std::string(name);
+        }
+    }
+    return std::to_string(proto);
+}
+
+// The entry as a line would write it.
+std::string exact_text(const exact_entry& e) {
+    std::string out = e.action == firewall_action::accept ? "accept " : "drop ";
+    switch (e.kind) {
+        case exact_kind::flow:
+            return out + "flow " + exact_protocol_name(e.proto) + " " + to_string(e.src) + " " +
+                   std::to_string(e.sport) + " " + to_string(e.dst) + " " +
+                   std::to_string(e.dport);
+        case exact_kind::src:
+            out += "src " + to_string(e.src);
+            break;
+        case exact_kind::dst:
+            out += "dst " + to_string(e.dst);
+            break;
+    }
+    if (e.l4) {
+        out += " " + exact_protocol_name(e.proto) + " " +
+               std::to_string(e.kind == exact_kind::src ? e.sport : e.dport);
+    }
+    return out;
+}
+
+// One line, its comment already cut off: an entry, nothing, or why not.
+exact_line parse_exact_line(std::string_view line, exact_entry& e, exact_line_error& error) {
+    constexpr std::size_t max_words = 8;
+    std::array<exact_word, max_words> words;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < line.size();) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) {
+            ++i;
+        }
+        const std::size_t start = i;
+        while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+            ++i;
+        }
+        if (i > start && n < max_words) {
+            words[n++] = {line.substr(start, i - start), static_cast<uint32_t>(start + 1)};
+        }
+    }
+    if (n == 0) {
+        return exact_line::blank;
+    }
+    auto fail = [&](const exact_word& w, std::string message) {
+        error = {w.column, std::move(message)};
+        return exact_line::error;
+    };
+    auto quoted = [](const exact_word& w) { return "'" + std::string(w.text) + "'"; };
+    if (words[0].text == "accept" || words[0].text == "drop") {
+        e.action = words[0].text == "accept" ? firewall_action::accept : firewall_action::drop;
+    } else {
+        return fail(words[0], quoted(words[0]) + " is not an action: expected accept or drop");
+    }
+    if (n == 1) {
+        return fail(words[0], "expected ACTION KIND ..., e.g. \"drop src 203.0.113.9\"");
+    }
+    const exact_word& kind = words[1];
+    if (kind.text == "flow") {
+        e.kind = exact_kind::flow;
+    } else if (kind.text == "src" || kind.text == "dst") {
+        e.kind = kind.text == "src" ? exact_kind::src : exact_kind::dst;
+    } else {
+        return fail(kind, quoted(kind) + " is not a kind: expected flow, src or dst");
+    }
+    const bool flow = e.kind == exact_kind::flow;
+    const std::size_t arity = flow ? 7 : n <= 3 ? 3 : 5;
+    if (n > arity) {
+        return fail(words[arity], "unexpected " + quoted(words[arity]) + " after the entry");
+    }
+    if (n < arity || n == 4) {
+        return fail(n == 4 ? words[3] : kind,
+                    flow     ? "flow needs PROTO SRC SPORT DST DPORT"
+                    : n == 4 ? "a protocol needs a port: " + std::string(kind.text) +
+                                   " ADDR PROTO PORT"
+                             : std::string(kind.text) + " needs ADDR [PROTO PORT]");
+    }
+    auto address = [&](const exact_word& w, ip_address& out) {
+        auto a = parse_ip_address(w.text);
+        if (a) {
+            out = *a;
+        }
+        return a.has_value();
+    };
+    // Where each part is: flow PROTO SRC SPORT DST DPORT / src ADDR PROTO PORT.
+    const exact_word* proto_word = flow ? &words[2] : n == 5 ? &words[3] : nullptr;
+    const exact_word& addr_word = flow ? words[3] : words[2];
+    std::array<const exact_word*, 2> port_words = {flow ? &words[4] : nullptr,
+                                                   flow ? &words[6] : nullptr};
+    if (!flow && n == 5) {
+        port_words[e.kind == exact_kind::src ? 0 : 1] = &words[4];
+    }
+    ip_address& addr = e.kind == exact_kind::dst ? e.dst : e.src;
+    if (!address(addr_word, addr)) {
+        return fail(addr_word, quoted(addr_word) + " is not an IPv4 or IPv6 address");
+    }
+    if (flow) {
+        if (!address(words[5], e.dst)) {
+            return fail(words[5], quoted(words[5]) + " is not an IPv4 or IPv6 address");
+        }
+        if (e.src.v6 != e.dst.v6) {
+            return fail(words[5], "SRC and DST are of different address families");
+        }
+    }
+    if (proto_word == nullptr) {
+        return exact_line::entry;
+    }
+    e.l4 = true;
+    const auto proto = exact_protocol(proto_word->text);
+    if (!proto) {
+        return fail(*proto_word, quoted(*proto_word) +
+                                     " is not a protocol: expected a number 0..255 or one of "
+                                     "icmp, tcp, udp, gre, esp, ah, icmpv6, sctp");
+    }
+    e.proto = *proto;
+    if ((e.proto == 1 && addr.v6) || (e.proto == 58 && !addr.v6)) {
+        return fail(*proto_word, e.proto == 1 ? "icmp with an IPv6 address (IPv6 has icmpv6)"
+                                              : "icmpv6 with an IPv4 address (IPv4 has icmp)");
+    }
+    const bool has_ports = e.proto == 6 || e.proto == 17;
+    for (std::size_t k = 0; k < 2; ++k) {
+        if (port_words[k] == nullptr) {
+            continue;
+        }
+        const auto port = exact_port(port_words[k]->text);
+        if (!port) {
+            return fail(*port_words[k], quoted(*port_words[k]) + " is not a port 0..65535");
+        }
+        if (*port != 0 && !has_ports) {
+            return fail(*port_words[k], "only tcp and udp are matched on ports: write 0 for " +
+                                            std::string(proto_word->text));
+        }
+        (k == 0 ? e.sport : e.dport) = *port;
+    }
+    return exact_line::entry;
+}
+
+// The entries of an exact_config by key: a key listed again with the same
+// action is skipped, with another action it is an error.
+class exact_index {
+  public:
+    explicit exact_index(const exact_config& x) {
+        by_key_.reserve(x.entries.size());
+        for (std::size_t i = 0; i < x.entries.size(); ++i) {
+            by_key_.emplace(key_of(x.entries[i]), i);
+        }
+    }
+
+    // Adds e to x.entries; a message when its key is there with another action.
+    std::optional<std::string> add(exact_config& x, exact_entry e) {
+        const auto [it, fresh] = by_key_.emplace(key_of(e), x.entries.size());
+        if (fresh) {
+            x.entries.push_back(std::move(e));
+            return std::nullopt;
+        }
+        const exact_entry& first = x.entries[it->second];
+        if (first.action == e.action) {
+            return std::nullopt;
+        }
+        const std::string at = std::to_string(first.where.line) + ":" +
+                               std::to_string(first.where.column);
+        return "'" + exact_text(e) + "' contradicts '" + exact_text(first) + "' (" +
+               (first.in_file ? x.file_path + ":" + at
+                              : "firewall.exact.entries at " + at + " of the configuration file") +
+               "): the same key with another action";
+    }
+
+  private:
+    using key = std::array<char, 40>;
+    struct key_hash {
+        std::size_t operator()(const key& k) const noexcept {
+            return std::hash<std::string_view>{}(std::string_view(k.data(), k.size()));
+        }
+    };
+
+    static key key_of(const exact_entry& e) {
+        key k{};
+        k[0] = static_cast<char>(e.kind);
+        k[1] = static_cast<char>(e.l4);
+        k[2] = static_cast<char>(e.proto);
+        k[3] = static_cast<char>(e.kind == exact_kind::dst ? e.dst.v6 : e.src.v6);
+        k[4] = static_cast<char>(e.sport >> 8);
+        k[5] = static_cast<char>(e.sport);
+        k[6] = static_cast<char>(e.dport >> 8);
+        k[7] = static_cast<char>(e.dport);
+        std::copy(e.src.bytes.begin(), e.src.bytes.end(), k.begin() + 8);
+        std::copy(e.dst.bytes.begin(), e.dst.bytes.end(), k.begin() + 24);
+        return k;
+    }
+
+    std::unordered_map<key, std::size_t, key_hash> by_key_;
+};
+
+void read_exact(table_reader& fw_reader, firewall_config& fw, error_sink& errors) {
+    const toml::table* t = fw_reader.table("exact");
+    if (t == nullptr) {
+        return;
+    }
+    table_reader r(*t, "firewall.exact", errors);
+    exact_config x;
+    x.where = position_of(*t);
+    if (const toml::node* file = r.node("file")) {
+        x.file_where = position_of(*file);
+        x.file = r.string("file");
+        if (x.file && x.file->empty()) {
+            errors.add(x.file_where, "firewall.exact.file: must not be empty");
+            x.file.reset();
+        }
+    }
+    if (const toml::array* entries = r.array("entries")) {
+        exact_index index(x);
+        for (const toml::node& n : *entries) {
+            const auto text = n.value_exact<std::string>();
+            if (!text) {
+                errors.add(position_of(n), "firewall.exact.entries: expected strings such as "
+                                           "\"drop src 203.0.113.9\", got " +
+                                               std::string(type_name(n)));
+                continue;
+            }
+            std::string_view line(*text);
+            line = line.substr(0, line.find('#'));
+            exact_entry e;
+            exact_line_error why;
+            const exact_line got = parse_exact_line(line, e, why);
+            if (got == exact_line::error) {
+                errors.add(position_of(n), "firewall.exact.entries: " + why.message);
+            } else if (got == exact_line::entry) {
+                e.where = position_of(n);
+                if (auto conflict = index.add(x, std::move(e))) {
+                    errors.add(position_of(n), "firewall.exact.entries: " + *conflict);
+                }
+            }
+        }
+    }
+    r.finish();
+    fw.exact = std::move(x);
+}
+
 void read_firewall(table_reader& top, app_config& c, error_sink& errors) {
     const toml::table* t = top.table("firewall");
     if (t == nullptr) {
@@ -705,6 +1046,8 @@ void read_firewall(table_reader& top, app_config& c, error_sink& errors) {
         fw.default_set = true;
     }
     fw.rules_file_iptables = r.string("rules_file_iptables");
+    read_conntrack(r, fw, errors);
+    read_exact(r, fw, errors);
     std::set<std::string> ids;
     if (const toml::array* rules = r.array("rule")) {
         for (const toml::node& n : *rules) {
@@ -796,6 +1139,21 @@ std::optional<uint8_t> parse_tcp_flag_list(std::string_view list) {
         list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
     }
     return out;
+}
+
+std::optional<uint8_t> parse_ct_state(std::string_view name) {
+    static constexpr std::pair<std::string_view, uint8_t> names[] = {
+        {"new", ct_new},         {"established", ct_established}, {"related", ct_related},
+        {"invalid", ct_invalid}, {"untracked", ct_untracked}};
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (const auto& [n, bit] : names) {
+        if (n == lower) {
+            return bit;
+        }
+    }
+    return std::nullopt;
 }
 
 std::optional<mac_address> parse_mac(std::string_view text) {
@@ -896,6 +1254,38 @@ void parse_routes_text(std::string_view text, const std::string& source,
     }
 }
 
+void parse_exact_text(std::string_view text, const std::string& source, exact_config& exact,
+                      std::vector<config_error>& errors) {
+    exact.file_path = source;
+    exact_index index(exact);
+    std::size_t pos = 0;
+    uint32_t line_no = 0;
+    while (pos < text.size()) {
+        std::size_t end = text.find('\n', pos);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        std::string_view line = text.substr(pos, end - pos);
+        pos = end + 1;
+        ++line_no;
+        line = line.substr(0, line.find('#'));
+        exact_entry e;
+        exact_line_error why;
+        const exact_line got = parse_exact_line(line, e, why);
+        if (got == exact_line::error) {
+            errors.push_back({source, {line_no, why.column}, "firewall.exact: " + why.message});
+        } else if (got == exact_line::entry) {
+            const auto first = line.find_first_not_of(" \t\r");
+            e.where = {line_no, static_cast<uint32_t>(first + 1)};
+            e.in_file = true;
+            const source_position where = e.where;
+            if (auto conflict = index.add(exact, std::move(e))) {
+                errors.push_back({source, where, "firewall.exact: " + *conflict});
+            }
+        }
+    }
+}
+
 config_result parse_config(std::string_view text, std::string_view source) {
     config_result result;
     result.config.source = std::string(source);
@@ -975,6 +1365,22 @@ config_result load_config_file(const std::string& path) {
                                     "firewall: a rule list needs default = \"accept\" or "
                                     "\"drop\" (or a :FORWARD policy in the rules file)"});
             }
+        }
+    }
+    if (r.config.firewall && r.config.firewall->exact && r.config.firewall->exact->file) {
+        exact_config& x = *r.config.firewall->exact;
+        std::filesystem::path file(*x.file);
+        if (file.is_relative()) {
+            file = std::filesystem::path(path).parent_path() / file;
+        }
+        std::ifstream entries(file, std::ios::binary);
+        if (!entries || std::filesystem::is_directory(file, ec)) {
+            r.errors.push_back(
+                {path, x.file_where, "firewall.exact.file: cannot read '" + file.string() + "'"});
+        } else {
+            std::ostringstream etext;
+            etext << entries.rdbuf();
+            parse_exact_text(etext.str(), file.string(), x, r.errors);
         }
     }
     return r;

@@ -3,6 +3,7 @@
 // unknown keys are errors. See docs/configuration.md for the reference.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -90,6 +91,19 @@ struct port_range {
     bool operator==(const port_range&) const = default;
 };
 
+// Connection states (firewall_rule::state, a set of these bits). A tracked
+// packet is in exactly one: new (it opens a connection, or its connection
+// has not seen a reply yet), established (its connection has seen both
+// directions), related (an ICMP error about a tracked connection), invalid
+// (it fits no connection: a TCP segment out of any handshake, an ICMP error
+// or echo reply about nothing tracked, bad TCP flags); untracked: not
+// looked up at all (fragments, ICMP other than echo and errors, NDP).
+inline constexpr uint8_t ct_new = 1u << 0;
+inline constexpr uint8_t ct_established = 1u << 1;
+inline constexpr uint8_t ct_related = 1u << 2;
+inline constexpr uint8_t ct_invalid = 1u << 3;
+inline constexpr uint8_t ct_untracked = 1u << 4;
+
 struct firewall_rule {
     std::string id;  // optional, unique; counters carry over a reload by id
     std::string comment;
@@ -108,8 +122,57 @@ struct firewall_rule {
     std::optional<uint8_t> dscp;
     std::optional<uint16_t> vlan;  // outer VLAN id; 0 = untagged
     std::optional<fragment_match> fragment;
+    uint8_t state = 0;  // ct_* bits: the states the rule matches; 0 = any
     source_position where;
     std::string source;  // the file the rule came from when not the configuration file
+};
+
+// [firewall.conntrack]: connection tracking, on when the section is given
+// (unless enabled = false) or a rule matches state. Timeouts in seconds.
+struct conntrack_config {
+    bool section = false;           // [firewall.conntrack] given
+    std::optional<bool> enabled;    // its enabled key
+    uint32_t capacity = 65536;  // connections per lane (restart-only)
+    bool drop_invalid = true;   // invalid packets dropped before the rules (conntrack_invalid)
+    uint32_t tcp_syn = 30;           // SYN seen, no handshake yet
+    uint32_t tcp_established = 3600;
+    uint32_t tcp_fin = 120;          // FIN seen (closing, time-wait)
+    uint32_t tcp_closed = 10;        // after a RST
+    uint32_t udp = 30;               // one direction seen
+    uint32_t udp_stream = 120;       // both directions seen
+    uint32_t icmp = 30;              // echo request / reply
+    uint32_t other = 600;            // other protocols
+    bool operator==(const conntrack_config&) const = default;
+};
+
+// [firewall.exact]: allow / deny lists of single addresses and flows, looked
+// up in hash tables before the rules (lib/classify/exact.hpp). Each entry is
+// one line "ACTION KIND ..." (docs/configuration.md, "Exact-match table").
+enum class exact_kind : uint8_t {
+    flow,  // flow PROTO SRC SPORT DST DPORT
+    src,   // src ADDR [PROTO PORT]
+    dst,   // dst ADDR [PROTO PORT]
+};
+
+struct exact_entry {
+    firewall_action action = firewall_action::drop;  // accept or drop
+    exact_kind kind = exact_kind::flow;
+    bool l4 = false;     // flow: always; src / dst: with PROTO PORT
+    bool in_file = false;  // from exact_config::file_path, else the configuration file
+    uint8_t proto = 0;   // with l4
+    uint16_t sport = 0;  // flow, src with l4; host order; 0 for protocols without ports
+    uint16_t dport = 0;  // flow, dst with l4
+    ip_address src;      // flow, src
+    ip_address dst;      // flow, dst
+    source_position where;  // the file's line:col, or the entries element's position
+};
+
+struct exact_config {
+    std::optional<std::string> file;  // as written: relative to the configuration file
+    std::string file_path;            // as read (load_config_file), for messages
+    source_position file_where;       // of the file key
+    std::vector<exact_entry> entries;  // entries = [...] in order, then the file's lines
+    source_position where;             // of [firewall.exact]
 };
 
 struct firewall_config {
@@ -117,7 +180,19 @@ struct firewall_config {
     bool default_set = false;  // firewall.default given
     std::vector<firewall_rule> rules;  // [[firewall.rule]]s, then the rules file's
     std::optional<std::string> rules_file_iptables;  // iptables-save FORWARD chain
+    conntrack_config conntrack;
+    std::optional<exact_config> exact;  // [firewall.exact]
     source_position where;
+
+    // Whether connections are tracked: the section says so, or a rule
+    // matches a state (and the section does not turn it off: an error).
+    bool tracks_connections() const noexcept {
+        if (conntrack.enabled) {
+            return *conntrack.enabled;
+        }
+        return conntrack.section ||
+               std::any_of(rules.begin(), rules.end(), [](const firewall_rule& r) { return r.state != 0; });
+    }
 };
 
 struct app_config {
@@ -178,6 +253,13 @@ std::string_view embedded_default_config();
 // comments) and appends to routes; errors name file:line.
 void parse_routes_text(std::string_view text, const std::string& source,
                        std::vector<route_config>& routes, std::vector<config_error>& errors);
+// Parses exact-match lines ("ACTION KIND ..." per line, '#' comments,
+// blank lines ignored) and appends them to exact.entries (in_file set);
+// errors name source:line:col. A key already in exact.entries (from
+// either source) with another action is an error, with the same action
+// the line is skipped.
+void parse_exact_text(std::string_view text, const std::string& source, exact_config& exact,
+                      std::vector<config_error>& errors);
 
 std::optional<mac_address> parse_mac(std::string_view text);
 // "tcp", "udp", "icmp", "icmpv6" / "ipv6-icmp", "gre", "esp", "ah", "sctp" ->
@@ -185,6 +267,9 @@ std::optional<mac_address> parse_mac(std::string_view text);
 std::optional<uint8_t> parse_protocol_name(std::string_view name);
 // "SYN,ACK" (FIN SYN RST PSH ACK URG ECE CWR ALL NONE) -> the TCP flag bits.
 std::optional<uint8_t> parse_tcp_flag_list(std::string_view list);
+// "new", "established", "related", "invalid", "untracked" (any case) -> its
+// ct_* bit; nullopt for anything else.
+std::optional<uint8_t> parse_ct_state(std::string_view name);
 std::string to_string(const mac_address& mac);
 
 }  // namespace dpdk_app

@@ -203,11 +203,8 @@ class rule_reader {
                     return false;
                 }
                 static constexpr std::string_view modules[] = {
-                    "tcp", "udp", "sctp", "icmp", "icmp6", "multiport", "dscp", "comment"};
-                if (v->text == "conntrack" || v->text == "state") {
-                    return fail(*v, "-m " + v->text +
-                                        ": connection tracking is not available yet");
-                }
+                    "tcp",  "udp",     "sctp",      "icmp", "icmp6",
+                    "multiport", "dscp", "comment", "conntrack", "state"};
                 if (std::find(std::begin(modules), std::end(modules), v->text) ==
                     std::end(modules)) {
                     return fail(*v, "-m " + v->text + ": this match does not map onto a firewall rule");
@@ -255,6 +252,24 @@ class rule_reader {
                 }
                 r.icmp_type = type;
                 r.icmp_code = code;
+            } else if (o == "--ctstate" || o == "--state") {
+                const token* v = arg();
+                if (v == nullptr) {
+                    return false;
+                }
+                uint8_t bits = 0;
+                std::string_view s = v->text;
+                while (!s.empty()) {
+                    const auto comma = s.find(',');
+                    const auto bit = parse_ct_state(s.substr(0, comma));
+                    if (!bit) {
+                        return fail(*v, o + ": expected STATE[,STATE]... of NEW, ESTABLISHED, "
+                                            "RELATED, INVALID, UNTRACKED");
+                    }
+                    bits |= *bit;
+                    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+                }
+                r.state = bits;
             } else if (o == "--tcp-flags") {
                 if (i + 2 >= t_.size()) {
                     return fail(t_[i], "--tcp-flags needs MASK and COMP");

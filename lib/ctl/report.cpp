@@ -109,6 +109,20 @@ std::string to_json(const run_report& r) {
             .field("packets", d.packets)
             .field("bytes", d.bytes);
         j.end_object();
+        if (const firewall_config* fw = r.firewall_setup; fw != nullptr && fw->tracks_connections()) {
+            const uint64_t created = p.events[static_cast<std::size_t>(event::connections_created)];
+            const uint64_t expired = p.events[static_cast<std::size_t>(event::connections_expired)];
+            j.key("conntrack").begin_object();
+            j.field("capacity_per_lane", uint64_t{fw->conntrack.capacity})
+                .field("connections", created - std::min(created, expired))
+                .field("created", created)
+                .field("expired", expired)
+                .field("invalid_dropped",
+                       p.drops[static_cast<std::size_t>(drop_reason::conntrack_invalid)])
+                .field("full_dropped",
+                       p.drops[static_cast<std::size_t>(drop_reason::conntrack_full)]);
+            j.end_object();
+        }
         j.end_object();
     }
     j.key("mempool").begin_object();
@@ -126,6 +140,9 @@ run_report make_report(const dataplane& dp, double seconds, bool final) {
     r.config = dp.info();
     r.generations_alive = generation::alive();
     r.firewall = dp.firewall_report();
+    if (dp.config().firewall) {
+        r.firewall_setup = &*dp.config().firewall;
+    }
     r.final = final;
     r.seconds = seconds;
     r.pipe = dp.stats();

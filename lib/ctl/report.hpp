@@ -37,6 +37,7 @@ struct run_report {
     std::vector<port_report> ports;
     mempool_report mempool;
     std::vector<rule_report> firewall;  // rules then the default; empty without [firewall]
+    const firewall_config* firewall_setup = nullptr;  // the dataplane's [firewall], when it has one
 };
 
 std::string to_json(const run_report& r);

@@ -33,24 +33,24 @@ responder_settings responder_of(const stage_deps& d) {
 const std::vector<stage_registration>& stage_registrations() {
     static const std::vector<stage_registration> all = {
         {"parse", chain_position::parse, "dataplane.validate = true (the default)", validating,
-         [](const stage_deps&) -> std::unique_ptr<stage> {
+         [](const stage_deps&, std::string&) -> std::unique_ptr<stage> {
              return std::make_unique<parse_stage>();
          }},
         {"classify", chain_position::classify, "a [firewall] section",
          [](const app_config& c) { return c.firewall.has_value(); },
-         [](const stage_deps& d) -> std::unique_ptr<stage> {
-             return std::make_unique<classify_stage>(d.lane);
+         [](const stage_deps& d, std::string& error) -> std::unique_ptr<stage> {
+             return classify_stage::create(d.lane, *d.config->firewall, error);
          }},
         {"bridge", chain_position::forward, "dataplane.mode = \"bridge\"", bridging,
-         [](const stage_deps& d) -> std::unique_ptr<stage> {
+         [](const stage_deps& d, std::string&) -> std::unique_ptr<stage> {
              return std::make_unique<bridge_stage>(*d.ports);
          }},
         {"route", chain_position::forward, "dataplane.mode = \"router\"", routing,
-         [](const stage_deps&) -> std::unique_ptr<stage> {
+         [](const stage_deps&, std::string&) -> std::unique_ptr<stage> {
              return std::make_unique<route_stage>();
          }},
         {"respond", chain_position::respond, "parsed packets (dataplane.validate)", validating,
-         [](const stage_deps& d) -> std::unique_ptr<stage> {
+         [](const stage_deps& d, std::string&) -> std::unique_ptr<stage> {
              return std::make_unique<respond_stage>(d.slow, d.lane, responder_of(d), d.tsc_hz);
          }},
     };
@@ -60,12 +60,12 @@ const std::vector<stage_registration>& stage_registrations() {
 const std::vector<fusion_registration>& fusion_registrations() {
     static const std::vector<fusion_registration> all = {
         {{"parse", "route", "respond"},
-         [](const stage_deps& d) -> std::unique_ptr<stage> {
+         [](const stage_deps& d, std::string&) -> std::unique_ptr<stage> {
              return std::make_unique<parse_route_respond_stage>(d.slow, d.lane, responder_of(d),
                                                                 d.tsc_hz);
          }},
         {{"parse", "bridge", "respond"},
-         [](const stage_deps& d) -> std::unique_ptr<stage> {
+         [](const stage_deps& d, std::string&) -> std::unique_ptr<stage> {
              return std::make_unique<parse_bridge_respond_stage>(*d.ports, d.slow, d.lane,
                                                                  responder_of(d), d.tsc_hz);
          }},
@@ -139,23 +139,29 @@ bool make_stages(const std::vector<std::string>& names, const stage_deps& deps, 
                 }
             }
         }
+        std::unique_ptr<stage> made;
         if (fused != nullptr) {
-            out.push_back(fused->make(deps));
+            made = fused->make(deps, error);
             k += fused->stages.size();
-            continue;
+        } else {
+            const auto& all = stage_registrations();
+            const auto it = std::find_if(all.begin(), all.end(),
+                                         [&](const auto& r) { return r.name == names[k]; });
+            if (it == all.end()) {
+                error = "unknown stage '" + names[k] + "'";
+                return false;
+            }
+            made = it->make(deps, error);
+            ++k;
         }
-        const auto& all = stage_registrations();
-        const auto it = std::find_if(all.begin(), all.end(),
-                                     [&](const auto& r) { return r.name == names[k]; });
-        if (it == all.end()) {
-            error = "unknown stage '" + names[k] + "'";
+        if (made == nullptr) {
             return false;
         }
-        out.push_back(it->make(deps));
-        ++k;
+        out.push_back(std::move(made));
     }
     return true;
 }
+
 
 void check_config(const app_config& config, std::vector<config_error>& errors) {
     if (!config.placement.empty()) {

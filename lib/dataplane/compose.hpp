@@ -49,14 +49,15 @@ struct stage_registration {
     chain_position position;
     std::string_view turned_on_by;  // the configuration that puts it in the chain (docs)
     bool (*enabled)(const app_config&);
-    std::unique_ptr<stage> (*make)(const stage_deps&);
+    // nullptr with error set when the stage cannot be made (out of memory).
+    std::unique_ptr<stage> (*make)(const stage_deps&, std::string& error);
 };
 
 // Adjacent stages that one stage does together faster (pipeline.fuse): used
 // when all of them run on one lcore, and only then.
 struct fusion_registration {
     std::vector<std::string_view> stages;  // in chain order
-    std::unique_ptr<stage> (*make)(const stage_deps&);
+    std::unique_ptr<stage> (*make)(const stage_deps&, std::string& error);
 };
 
 // What table compilers may use: the ports in use and the state that

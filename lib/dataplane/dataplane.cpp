@@ -38,6 +38,16 @@ std::vector<std::string> restart_only_changes(const app_config& a, const app_con
     key(a.mbuf_cache != b.mbuf_cache, "mempool.mbuf_cache");
     key(a.mbuf_data_room != b.mbuf_data_room, "mempool.mbuf_data_room");
     key(a.responder != b.responder, "[responder]");
+    // The classify stage is in the chain, and its connection tables made,
+    // at start.
+    key(a.firewall.has_value() != b.firewall.has_value(), "[firewall] (added or removed)");
+    if (a.firewall && b.firewall) {
+        key(a.firewall->tracks_connections() != b.firewall->tracks_connections(),
+            "firewall.conntrack (tracking turned on or off)");
+        key(a.firewall->tracks_connections() &&
+                a.firewall->conntrack.capacity != b.firewall->conntrack.capacity,
+            "firewall.conntrack.capacity");
+    }
     if (a.ports.size() != b.ports.size()) {
         out.emplace_back("[[port]] (count)");
     } else {
@@ -186,7 +196,8 @@ std::unique_ptr<dataplane> dataplane::start(const app_config& config, std::strin
         return fail(start_failure::runtime, error);
     }
     for (auto& p : dp->ports_) {
-        if (auto err = start_port(p, config.lanes, dp->pool_); !err.empty()) {
+        const bool symmetric = config.firewall && config.firewall->tracks_connections();
+        if (auto err = start_port(p, config.lanes, dp->pool_, symmetric); !err.empty()) {
             return fail(start_failure::runtime, err);
         }
         dp->started_.push_back(p.port_id);

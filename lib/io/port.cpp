@@ -1,7 +1,9 @@
 #include "io/port.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <string_view>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -105,7 +107,7 @@ uint32_t jumbo_mtu(const rte_eth_dev_info& info) {
 
 }  // namespace
 
-std::string start_port(port_plan& port, uint16_t lanes, rte_mempool* pool) {
+std::string start_port(port_plan& port, uint16_t lanes, rte_mempool* pool, bool symmetric) {
     const std::string who = "port " + std::to_string(port.port_id) + " (" + port.name + "): ";
     rte_eth_dev_info info{};
     if (int rc = rte_eth_dev_info_get(port.port_id, &info); rc != 0) {
@@ -117,10 +119,30 @@ std::string start_port(port_plan& port, uint16_t lanes, rte_mempool* pool) {
                std::to_string(info.max_tx_queues) + " TX queues";
     }
     rte_eth_conf conf{};
+    // The symmetric Toeplitz key: a 16-bit pattern repeated, so that
+    // swapping source and destination (address and port) keeps the hash.
+    std::array<uint8_t, 64> symmetric_key{};
+    for (std::size_t i = 0; i < symmetric_key.size(); i += 2) {
+        symmetric_key[i] = 0x6d;
+        symmetric_key[i + 1] = 0x5a;
+    }
+    const bool kernel_symmetric = std::string_view(info.driver_name) == "net_tap";
     if (lanes > 1 && info.flow_type_rss_offloads != 0) {
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_hf =
             (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+        if (symmetric && info.hash_key_size > 0 && info.hash_key_size <= symmetric_key.size()) {
+            conf.rx_adv_conf.rss_conf.rss_key = symmetric_key.data();
+            conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size;
+        }
+    }
+    if (symmetric && lanes > 1 && !kernel_symmetric &&
+        conf.rx_adv_conf.rss_conf.rss_key == nullptr) {
+        return who + "connection tracking with dataplane.lanes = " + std::to_string(lanes) +
+               " needs both directions of a connection on one lane, and driver " +
+               info.driver_name +
+               " has no RSS key to make symmetric: use dataplane.lanes = 1 for this port set, "
+               "or a NIC / VF whose RSS key can be set";
     }
     if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0) {
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;

@@ -49,7 +49,14 @@ std::vector<port_plan> resolve_ports(const app_config& config, std::string& erro
 // Configures `lanes` RX and TX queues, sets up descriptors (clamped to what
 // the device allows), starts the port and sets promiscuous mode. Returns an
 // empty string on success, else the reason.
-std::string start_port(port_plan& port, uint16_t lanes, rte_mempool* pool);
+//
+// symmetric: both directions of a connection must reach the same lane
+// (connection tracking with lanes > 1). RSS then gets the symmetric
+// Toeplitz key (0x6d5a repeated: the hash of (a, b) equals that of (b, a));
+// net_tap needs nothing (the kernel picks a tap queue by a symmetric flow
+// hash). A port that can do neither is refused with the reason.
+std::string start_port(port_plan& port, uint16_t lanes, rte_mempool* pool,
+                       bool symmetric = false);
 
 void stop_and_close_port(uint16_t port_id);
 

@@ -21,6 +21,9 @@ namespace dpdk_app {
     /* firewall */                                                                 \
     X(acl_deny, "a firewall rule with action = \"drop\" matched")                 \
     X(acl_default, "no firewall rule matched and firewall.default = \"drop\"")   \
+    X(exact_deny, "an exact-match table entry with action = \"drop\" matched")     \
+    X(conntrack_invalid, "state invalid: fits no tracked connection (firewall.conntrack.drop_invalid)") \
+    X(conntrack_full, "a new connection, but the lane's connection table is full")  \
     /* router */                                                                   \
     X(not_ip, "router mode: neither IPv4, IPv6 nor ARP")                           \
     X(martian_source, "source address a router must not forward (RFC 1812 5.3.7)") \

@@ -37,7 +37,9 @@ namespace dpdk_app {
     X(neighbors_expired, "neighbour entries re-checked after neighbor_timeout_s")      \
     X(neighbor_table_full, "neighbours not learned: responder.neighbor_max reached")   \
     X(held_released, "held packets sent once their next hop resolved")                \
-    X(learn_queue_full, "ARP / NDP learn messages lost: control queue full")
+    X(learn_queue_full, "ARP / NDP learn messages lost: control queue full")           \
+    X(connections_created, "connections the firewall started tracking")               \
+    X(connections_expired, "tracked connections removed after their timeout")
 
 enum class event : uint8_t {
 #define DPDK_APP_X(id, text) id,

@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <pcap/pcap.h>
 
@@ -51,29 +52,41 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
+pid_t spawn(std::vector<std::string> argv, const std::string& out_path,
+            const std::string& err_path) {
+    std::vector<char*> args;
+    for (auto& a : argv) {
+        args.push_back(a.data());
+    }
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err_path.empty()) {
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    } else {
+        posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+    }
+    pid_t pid = -1;
+    const int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
 app_process::app_process(const std::vector<std::string>& args, const temp_dir& dir,
                          const std::vector<std::string>& prefix) {
     static std::atomic<int> n{0};
     const int id = n++;
     out_path_ = dir.file("app" + std::to_string(id) + ".out");
     err_path_ = dir.file("app" + std::to_string(id) + ".err");
-    std::vector<std::string> argv_s = prefix;
-    argv_s.push_back(app_binary());
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int rc = posix_spawnp(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        throw std::runtime_error("cannot start " + argv_s[0]);
+    std::vector<std::string> argv = prefix;
+    argv.push_back(app_binary());
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_ = spawn(argv, out_path_, err_path_);
+    if (pid_ < 0) {
+        throw std::runtime_error("cannot start " + argv[0]);
     }
 }
 
@@ -358,6 +371,205 @@ bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds timeo
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return cond();
+}
+
+// ---------------------------------------------------------------- stats JSON
+
+bool has_counter(const nlohmann::json& stats, const std::string& section, const std::string& key) {
+    const auto s = stats.find(section);
+    if (s == stats.end() || !s->is_object()) {
+        return false;
+    }
+    const auto v = s->find(key);
+    return v != s->end() && v->is_number_integer();
+}
+
+uint64_t counter(const nlohmann::json& stats, const std::string& section, const std::string& key) {
+    return has_counter(stats, section, key) ? stats[section][key].get<uint64_t>() : 0;
+}
+
+uint64_t drops(const nlohmann::json& stats, const std::string& reason) {
+    return counter(stats, "drops", reason);
+}
+
+uint64_t drops_other_than(const nlohmann::json& stats, const std::string& reason) {
+    uint64_t other = 0;
+    for (const auto& [r, n] : stats.at("drops").items()) {
+        if (r != reason) {
+            other += n.get<uint64_t>();
+        }
+    }
+    return other;
+}
+
+std::string describe_stats(const nlohmann::json& stats, const std::vector<std::string>& sections) {
+    std::string s;
+    for (const auto& key : sections) {
+        if (auto it = stats.find(key); it != stats.end()) {
+            s += key + " " + it->dump() + "\n";
+        } else {
+            s += "(no " + key + ")\n";
+        }
+    }
+    s += "non-zero drops {";
+    if (auto d = stats.find("drops"); d != stats.end() && d->is_object()) {
+        for (const auto& [k, v] : d->items()) {
+            if (v.is_number() && v.get<uint64_t>() != 0) {
+                s += " " + k + ": " + v.dump();
+            }
+        }
+    }
+    return s + " }";
+}
+
+nlohmann::json stats_snapshot(const app_process& app, const std::string& stats_path,
+                              std::chrono::milliseconds timeout) {
+    std::remove(stats_path.c_str());
+    app.signal(SIGUSR1);
+    nlohmann::json stats;
+    wait_for(
+        [&] {
+            try {
+                stats = read_json(stats_path);
+                return true;
+            } catch (...) {  // not there yet, or not written to the end
+                return false;
+            }
+        },
+        timeout);
+    return stats;
+}
+
+// ---------------------------------------------------------------- network namespaces
+
+bool can_use_netns(const std::vector<std::string>& tools) {
+    if (!is_root() || ::access("/dev/net/tun", R_OK | W_OK) != 0) {
+        return false;
+    }
+    std::string lookups;
+    for (const auto& tool : tools) {
+        if (tool.find('/') != std::string::npos) {
+            if (::access(tool.c_str(), X_OK) != 0) {
+                return false;
+            }
+        } else {
+            lookups += (lookups.empty() ? "command -v " : " && command -v ") + tool;
+        }
+    }
+    return lookups.empty() || sh("{ " + lookups + "; } >/dev/null") == 0;
+}
+
+std::string netns_requirements(const std::vector<std::string>& tools) {
+    std::string s = "needs root, /dev/net/tun";
+    for (std::size_t i = 0; i < tools.size(); ++i) {
+        s += (i + 1 == tools.size() ? " and " : ", ") + tools[i];
+    }
+    return s;
+}
+
+std::ostream& operator<<(std::ostream& os, const shell_result& r) {
+    return os << "exit status " << r.rc << ", output:\n" << r.out;
+}
+
+shell_result run_in(const std::string& ns, const std::string& command, std::chrono::seconds limit) {
+    // The exit status comes last, after a marker line.
+    const std::string marker = "\n__rc=";
+    const std::string out =
+        sh_output("timeout " + std::to_string(limit.count()) + " ip netns exec " + ns + " sh -c '" +
+                  command + "' 2>&1; printf '\\n__rc=%d\\n' $?");
+    shell_result r;
+    const auto at = out.rfind(marker);
+    if (at == std::string::npos) {
+        r.out = out;
+        return r;
+    }
+    r.rc = std::atoi(out.c_str() + at + marker.size());
+    r.out = out.substr(0, at);
+    return r;
+}
+
+tap_lab::tap_lab(const std::string& tag)
+    : tap_lab(tag, std::to_string(::getpid()), [] {
+          static std::atomic<int> n{0};
+          return n++;
+      }()) {}
+
+tap_lab::tap_lab(const std::string& tag, const std::string& pid, int n)
+    : app_ns("dpa-" + tag + "-" + pid + "-" + std::to_string(n) + "-app"),
+      a("dpa-" + tag + "-" + pid + "-" + std::to_string(n) + "-a"),
+      b("dpa-" + tag + "-" + pid + "-" + std::to_string(n) + "-b"),
+      tap_a(tag + std::to_string(n) + "a" + pid.substr(0, 8)),
+      tap_b(tag + std::to_string(n) + "b" + pid.substr(0, 8)) {}
+
+tap_lab::~tap_lab() = default;
+
+void tap_lab::make_namespaces() {
+    guard_ = std::make_unique<netns_guard>(std::vector<std::string>{app_ns, a, b});
+}
+
+void tap_lab::start_app(const std::vector<std::string>& app_args, const temp_dir& dir,
+                        const std::string& context) {
+    auto args = eal_base("-l 0-1");
+    args.insert(args.end(),
+                {"--vdev=net_tap0,iface=" + tap_a, "--vdev=net_tap1,iface=" + tap_b, "--"});
+    args.insert(args.end(), app_args.begin(), app_args.end());
+    app_ = std::make_unique<app_process>(args, dir,
+                                         std::vector<std::string>{"ip", "netns", "exec", app_ns});
+    const bool up = wait_for(
+        [&] {
+            if (!app_->running()) {
+                return true;
+            }
+            const std::string links = sh_output("ip -n " + app_ns + " -o link show up 2>/dev/null");
+            return links.find(tap_a) != std::string::npos && links.find(tap_b) != std::string::npos;
+        },
+        std::chrono::seconds(20));
+    if (!app_->running()) {
+        const run_result r = app_->wait(std::chrono::milliseconds(0));
+        FAIL() << "dpdk-app exited (code " << r.exit_code << ", signal " << r.term_signal
+               << ") before its taps came up; stderr:\n"
+               << r.err << context;
+    }
+    ASSERT_TRUE(up) << "taps " << tap_a << " / " << tap_b
+                    << " did not come up within 20 s (dpdk-app still running)";
+}
+
+void tap_lab::add_host(const std::string& tap, const std::string& ns, const lab_host& host) {
+    std::vector<std::string> commands = {
+        "ip -n " + app_ns + " link set " + tap + " netns " + ns,
+        "ip -n " + ns + " link set lo up",
+    };
+    if (!host.sysctl.empty()) {
+        commands.push_back("ip netns exec " + ns + " sysctl -qw " + host.sysctl);
+    }
+    for (const auto& address : host.addresses) {
+        // nodad: usable at once instead of after ~1-2 s of DAD.
+        const bool v6 = address.find(':') != std::string::npos;
+        commands.push_back("ip -n " + ns + " addr add " + address + " dev " + tap +
+                           (v6 ? " nodad" : ""));
+    }
+    commands.push_back("ip -n " + ns + " link set " + tap + " up");
+    for (const auto& gateway : host.gateways) {
+        const bool v6 = gateway.find(':') != std::string::npos;
+        commands.push_back("ip -n " + ns + (v6 ? " -6" : "") + " route add default via " + gateway);
+    }
+    for (const auto& c : commands) {
+        ASSERT_EQ(sh(c), 0) << c;
+    }
+}
+
+void tap_lab::stop(const std::string& stats_path, nlohmann::json& stats,
+                   const std::vector<std::string>& described_sections) {
+    ASSERT_TRUE(app_) << "stop() without start_app()";
+    app_->signal(SIGTERM);
+    const run_result r = app_->wait(std::chrono::seconds(30));
+    ASSERT_FALSE(r.timed_out) << "dpdk-app did not exit within 30 s of SIGTERM; stderr:\n" << r.err;
+    ASSERT_EQ(r.exit_code, 0) << "signal " << r.term_signal << "; stderr:\n" << r.err;
+    ASSERT_NO_THROW(stats = read_json(stats_path)) << r.err;
+    const std::string described = describe_stats(stats, described_sections);
+    EXPECT_TRUE(conservation_holds(stats)) << described;
+    EXPECT_EQ(stats["mempool"]["in_use"], 0u) << "mbufs leaked\n" << described;
+    std::printf("%s\n", described.c_str());
 }
 
 }  // namespace dpdk_app::testing

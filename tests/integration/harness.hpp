@@ -5,9 +5,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -37,6 +41,13 @@ struct run_result {
     std::string err;
     bool timed_out = false;
 };
+
+// Starts argv[0] (looked up in PATH) with argv in the background: stdin from
+// /dev/null, stdout to out_path and stderr to err_path, or to out_path as well
+// where err_path is empty (files made or truncated). Its pid, -1 when it could
+// not be started.
+pid_t spawn(std::vector<std::string> argv, const std::string& out_path,
+            const std::string& err_path);
 
 // A dpdk-app process started in the background.
 class app_process {
@@ -119,5 +130,115 @@ class netns_guard {
 
 // Polls cond every 50 ms until it holds or timeout passes; its last answer.
 bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
+
+// ---------------------------------------------------------------- stats JSON
+
+// Whether stats[section][key] is an integer counter.
+bool has_counter(const nlohmann::json& stats, const std::string& section, const std::string& key);
+
+// stats[section][key], 0 when the JSON has no such counter.
+uint64_t counter(const nlohmann::json& stats, const std::string& section, const std::string& key);
+
+// stats.drops[reason], 0 when the JSON has no such reason.
+uint64_t drops(const nlohmann::json& stats, const std::string& reason);
+
+// The sum of stats.drops over every reason but the one named: what was
+// dropped other than by the verdict a test provokes.
+uint64_t drops_other_than(const nlohmann::json& stats, const std::string& reason);
+
+// The interesting part of a stats JSON, for failure messages: each of the
+// sections named on a line of its own ("(no <section>)" where it is missing),
+// then the drop reasons that are not zero.
+std::string describe_stats(const nlohmann::json& stats, const std::vector<std::string>& sections);
+
+// The stats of a running dpdk-app as they are now: removes stats_path, sends
+// SIGUSR1 and polls until a complete JSON stands there or timeout passes.
+// Null when none came.
+nlohmann::json stats_snapshot(const app_process& app, const std::string& stats_path,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// ---------------------------------------------------------------- network namespaces
+
+// Whether tests that put dpdk-app's taps into network namespaces can run:
+// root, /dev/net/tun, and every one of tools (a command looked up with
+// `command -v`, or a path that must be executable).
+bool can_use_netns(const std::vector<std::string>& tools);
+
+// The skip message where can_use_netns(tools) is false, e.g.
+// "needs root, /dev/net/tun, ip and ping".
+std::string netns_requirements(const std::vector<std::string>& tools);
+
+// A shell command's exit status and output (stdout and stderr together).
+struct shell_result {
+    int rc = -1;  // -1: no exit status came back
+    std::string out;
+};
+
+std::ostream& operator<<(std::ostream& os, const shell_result& r);
+
+// Runs command (no single quotes in it) with sh inside network namespace ns,
+// killed after limit (rc 124 then, as timeout(1) says).
+shell_result run_in(const std::string& ns, const std::string& command, std::chrono::seconds limit);
+
+// How one kernel end of a tap_lab is made a host in its namespace.
+struct lab_host {
+    std::vector<std::string> addresses;      // with prefix length; IPv6 ones without DAD
+    std::vector<std::string> gateways = {};  // default routes (IPv6 where it has a ':')
+    std::string sysctl = {};                 // sysctl settings made first, none when empty
+};
+
+// dpdk-app on two net_tap vdevs through the kernel: dpdk-app runs in
+// namespace app_ns with net_tap0 and net_tap1, whose kernel ends tap_a and
+// tap_b are moved into namespaces a and b and made hosts there. On
+// destruction (also when a test fails) dpdk-app is killed, then the
+// namespaces are deleted.
+//
+// Use: make_namespaces(), anything else the app's namespace needs, then
+// start_app(), add_host() for tap_a in a and tap_b in b, the test, and stop().
+class tap_lab {
+  public:
+    // tag (two characters) tells a test file's labs apart: namespaces
+    // "dpa-<tag>-<pid>-<n>-app" / "-a" / "-b", taps "<tag><n>a<pid>" /
+    // "<tag><n>b<pid>" (interface names are per namespace; these only need to
+    // be unique within one run, and at most 15 characters).
+    explicit tap_lab(const std::string& tag);
+    ~tap_lab();
+    tap_lab(const tap_lab&) = delete;
+    tap_lab& operator=(const tap_lab&) = delete;
+
+    // Makes app_ns, a and b (deleting leftovers of the same names first).
+    void make_namespaces();
+
+    // Starts dpdk-app in app_ns (EAL "-l 0-1", net_tap0 on tap_a, net_tap1 on
+    // tap_b, then "--" and app_args; its output goes to dir) and waits up to
+    // 20 s for both taps to be up. A fatal failure when dpdk-app exits first
+    // (with its stderr, then context, e.g. its configuration) or the taps do
+    // not come up.
+    void start_app(const std::vector<std::string>& app_args, const temp_dir& dir,
+                   const std::string& context = "");
+
+    // Moves tap from app_ns into namespace ns and makes it a host there:
+    // lo up, host.sysctl, the addresses, the link up, the default routes.
+    // A fatal failure names the first command that fails.
+    void add_host(const std::string& tap, const std::string& ns, const lab_host& host);
+
+    // SIGTERM, then what every run must keep: an exit status 0 within 30 s,
+    // the final stats JSON at stats_path (read into stats) that adds up
+    // (conservation_holds), no mbuf left in use. Messages and the printed
+    // summary describe the given sections of the stats.
+    void stop(const std::string& stats_path, nlohmann::json& stats,
+              const std::vector<std::string>& described_sections);
+
+    app_process& app() { return *app_; }
+
+    const std::string app_ns, a, b, tap_a, tap_b;
+
+  private:
+    tap_lab(const std::string& tag, const std::string& pid, int n);
+
+    // Declared before app_: the app is killed before its namespaces go.
+    std::unique_ptr<netns_guard> guard_;
+    std::unique_ptr<app_process> app_;
+};
 
 }  // namespace dpdk_app::testing

@@ -173,15 +173,7 @@ TEST(Bridge, Sigusr1WritesStatsWhileRunning) {
     args.insert(args.end(), {"--vdev=net_null0", "--", "--stats-json", dir.file("stats.json")});
     app_process app(args, dir);
     std::this_thread::sleep_for(1000ms);
-    app.signal(SIGUSR1);
-    nlohmann::json mid;
-    for (int i = 0; i < 100 && mid.is_null(); ++i) {
-        std::this_thread::sleep_for(50ms);
-        try {
-            mid = read_json(dir.file("stats.json"));
-        } catch (...) {
-        }
-    }
+    const nlohmann::json mid = stats_snapshot(app, dir.file("stats.json"));
     ASSERT_FALSE(mid.is_null()) << "no stats file after SIGUSR1";
     EXPECT_FALSE(mid["final"].get<bool>());
     EXPECT_GT(mid["totals"]["rx"].get<uint64_t>(), 0u);

@@ -6,17 +6,9 @@
 // next-hop resolution in router mode.
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
-#include <functional>
-#include <memory>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -31,37 +23,11 @@ namespace {
 
 const char* const python = "/usr/bin/python3";
 
-bool can_use_netns() {
-    return is_root() && ::access("/dev/net/tun", R_OK | W_OK) == 0 && ::access(python, X_OK) == 0 &&
-           sh("{ command -v ip && command -v ping && command -v arping && command -v traceroute "
-              "&& command -v timeout; } >/dev/null") == 0;
-}
+// What the lab needs besides root and /dev/net/tun.
+const std::vector<std::string> tools = {"ip", "ping", "arping", "traceroute", "timeout", python};
 
-struct shell_result {
-    int rc = -1;
-    std::string out;  // stdout and stderr together
-};
-
-std::ostream& operator<<(std::ostream& os, const shell_result& r) {
-    return os << "exit status " << r.rc << ", output:\n" << r.out;
-}
-
-// Runs command (no single quotes in it) with sh inside namespace ns, at most
-// 25 s.
-shell_result run_in(const std::string& ns, const std::string& command) {
-    const std::string marker = "\n__rc=";
-    std::string out = sh_output("timeout 25 ip netns exec " + ns + " sh -c '" + command +
-                                "' 2>&1; printf '\\n__rc=%d\\n' $?");
-    shell_result r;
-    const auto at = out.rfind(marker);
-    if (at == std::string::npos) {
-        r.out = out;
-        return r;
-    }
-    r.rc = std::atoi(out.c_str() + at + marker.size());
-    r.out = out.substr(0, at);
-    return r;
-}
+// How long one command in a host's namespace may take.
+constexpr std::chrono::seconds command_limit = 25s;
 
 // A ping run whose every echo request was answered.
 ::testing::AssertionResult no_loss(const shell_result& r) {
@@ -84,14 +50,6 @@ shell_result run_in(const std::string& ns, const std::string& command) {
     }
     return ::testing::AssertionFailure()
            << "did not expect \"" << needle << "\" in the output; " << r;
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-    std::size_t n = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-        ++n;
-    }
-    return n;
 }
 
 // The address traceroute printed for hop n ("*" for no answer, "" when there
@@ -134,48 +92,17 @@ const std::pair<const char*, const char*> required_counters[] = {
     {"responder", "neighbors_learned"},
 };
 
-// The interesting part of a stats JSON, for failure messages.
+// The sections of the stats JSON that failure messages show.
+const std::vector<std::string> described_sections = {"totals", "responder", "mempool"};
+
 std::string describe(const nlohmann::json& stats) {
-    std::string s;
-    for (const char* key : {"totals", "responder", "mempool"}) {
-        if (auto it = stats.find(key); it != stats.end()) {
-            s += std::string(key) + " " + it->dump() + "\n";
-        } else {
-            s += std::string("(no ") + key + ")\n";
-        }
-    }
-    s += "non-zero drops {";
-    if (auto drops = stats.find("drops"); drops != stats.end() && drops->is_object()) {
-        for (const auto& [k, v] : drops->items()) {
-            if (v.is_number() && v.get<uint64_t>() != 0) {
-                s += " " + k + ": " + v.dump();
-            }
-        }
-    }
-    return s + " }";
+    return describe_stats(stats, described_sections);
 }
 
-bool has_counter(const nlohmann::json& stats, const std::string& section, const std::string& key) {
-    const auto s = stats.find(section);
-    if (s == stats.end() || !s->is_object()) {
-        return false;
-    }
-    const auto v = s->find(key);
-    return v != s->end() && v->is_number_integer();
-}
-
-// stats[section][key], 0 when the JSON has no such counter (stop() reports
-// the missing ones, once).
-uint64_t counter(const nlohmann::json& stats, const std::string& section, const std::string& key) {
-    return has_counter(stats, section, key) ? stats[section][key].get<uint64_t>() : 0;
-}
-
+// responder.<key>, 0 when the JSON has no such counter (stop() reports the
+// missing ones, once).
 uint64_t responder(const nlohmann::json& stats, const std::string& key) {
     return counter(stats, "responder", key);
-}
-
-uint64_t drops(const nlohmann::json& stats, const std::string& reason) {
-    return counter(stats, "drops", reason);
 }
 
 // A connected UDP socket sends one datagram to HOST PORT and waits 2 s for the
@@ -233,94 +160,46 @@ mtu = )" + std::to_string(mtu_b) +
 
 // ---------------------------------------------------------------- the lab
 
-struct host {
-    std::string v4, v6;              // "192.0.2.2/24", "2001:db8:1::2/64"
-    std::string gw4 = {}, gw6 = {};  // default routes, none when empty
-};
-
 // dpdk-app in its own namespace with net_tap0 / net_tap1; their kernel ends
-// are moved into namespaces a_ and b_ and configured as hosts.
+// are moved into namespaces lab_.a and lab_.b and configured as hosts.
 class ResponderLab : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (!can_use_netns()) {
-            GTEST_SKIP() << "needs root, /dev/net/tun, ip, ping, arping, traceroute, timeout and "
-                         << python;
+        if (!can_use_netns(tools)) {
+            GTEST_SKIP() << netns_requirements(tools);
         }
-        static int n = 0;
-        const std::string pid = std::to_string(::getpid());
-        const std::string id = pid + "-" + std::to_string(n);
-        app_ns_ = "dpa-rs-" + id + "-app";
-        a_ = "dpa-rs-" + id + "-a";
-        b_ = "dpa-rs-" + id + "-b";
-        // Interface names live per namespace; these only need to be unique
-        // within one run (and at most 15 characters).
-        tap_a_ = "rs" + std::to_string(n) + "a" + pid.substr(0, 8);
-        tap_b_ = "rs" + std::to_string(n) + "b" + pid.substr(0, 8);
-        ++n;
         std::ofstream(dir_.file("udp_probe.py")) << udp_probe_py;
     }
 
     // Starts dpdk-app with config, waits for both taps, moves them into A and
     // B and configures the hosts there.
-    void start(const std::string& config, const host& in_a, const host& in_b) {
+    void start(const std::string& config, const lab_host& in_a, const lab_host& in_b) {
         std::ofstream(dir_.file("app.toml")) << config;
-        guard_ = std::make_unique<netns_guard>(std::vector<std::string>{app_ns_, a_, b_});
-        auto args = eal_base("-l 0-1");
-        args.insert(args.end(),
-                    {"--vdev=net_tap0,iface=" + tap_a_, "--vdev=net_tap1,iface=" + tap_b_, "--",
-                     "-c", dir_.file("app.toml"), "--stats-json", dir_.file("stats.json")});
-        app_ = std::make_unique<app_process>(
-            args, dir_, std::vector<std::string>{"ip", "netns", "exec", app_ns_});
-        const bool up = wait_for(
-            [&] {
-                if (!app_->running()) {
-                    return true;
-                }
-                const std::string links =
-                    sh_output("ip -n " + app_ns_ + " -o link show up 2>/dev/null");
-                return links.find(tap_a_) != std::string::npos &&
-                       links.find(tap_b_) != std::string::npos;
-            },
-            20s);
-        if (!app_->running()) {
-            const run_result r = app_->wait(0ms);
-            FAIL() << "dpdk-app exited (code " << r.exit_code << ", signal " << r.term_signal
-                   << ") before its taps came up; stderr:\n"
-                   << r.err << "\nconfig:\n"
-                   << config;
-        }
-        ASSERT_TRUE(up) << "taps " << tap_a_ << " / " << tap_b_
-                        << " did not come up within 20 s (dpdk-app still running)";
-        ASSERT_NO_FATAL_FAILURE(move_and_configure(tap_a_, a_, in_a));
-        ASSERT_NO_FATAL_FAILURE(move_and_configure(tap_b_, b_, in_b));
+        lab_.make_namespaces();
+        ASSERT_NO_FATAL_FAILURE(
+            lab_.start_app({"-c", dir_.file("app.toml"), "--stats-json", dir_.file("stats.json")},
+                           dir_, "\nconfig:\n" + config));
+        ASSERT_NO_FATAL_FAILURE(lab_.add_host(lab_.tap_a, lab_.a, in_a));
+        ASSERT_NO_FATAL_FAILURE(lab_.add_host(lab_.tap_b, lab_.b, in_b));
     }
 
     void start_bridge() {
         // Both hosts in 192.0.2.0/24: A shares the appliance's subnet on
         // net_tap0, B is bridged to it through net_tap1.
-        ASSERT_NO_FATAL_FAILURE(start(bridge_toml, {"192.0.2.2/24", "2001:db8:1::2/64"},
-                                      {"192.0.2.3/24", "2001:db8:1::3/64"}));
+        ASSERT_NO_FATAL_FAILURE(start(bridge_toml, {{"192.0.2.2/24", "2001:db8:1::2/64"}},
+                                      {{"192.0.2.3/24", "2001:db8:1::3/64"}}));
     }
 
     void start_router(int mtu_b = 1500, const std::string& extra = "") {
         ASSERT_NO_FATAL_FAILURE(
             start(router_toml(mtu_b, extra),
-                  {"192.0.2.2/24", "2001:db8:1::2/64", "192.0.2.1", "2001:db8:1::1"},
-                  {"198.51.100.2/24", "2001:db8:2::2/64", "198.51.100.1", "2001:db8:2::1"}));
+                  {{"192.0.2.2/24", "2001:db8:1::2/64"}, {"192.0.2.1", "2001:db8:1::1"}},
+                  {{"198.51.100.2/24", "2001:db8:2::2/64"}, {"198.51.100.1", "2001:db8:2::1"}}));
     }
 
     // SIGTERM, a clean exit, and the invariants every run must keep.
     void stop(nlohmann::json& stats) {
-        ASSERT_TRUE(app_) << "stop() without start()";
-        app_->signal(SIGTERM);
-        const run_result r = app_->wait(30s);
-        ASSERT_FALSE(r.timed_out) << "dpdk-app did not exit within 30 s of SIGTERM; stderr:\n"
-                                  << r.err;
-        ASSERT_EQ(r.exit_code, 0) << "signal " << r.term_signal << "; stderr:\n" << r.err;
-        ASSERT_NO_THROW(stats = read_json(dir_.file("stats.json"))) << r.err;
-        EXPECT_TRUE(conservation_holds(stats)) << describe(stats);
-        EXPECT_EQ(stats["mempool"]["in_use"], 0u) << "mbufs leaked\n" << describe(stats);
+        ASSERT_NO_FATAL_FAILURE(lab_.stop(dir_.file("stats.json"), stats, described_sections));
         std::string missing;
         for (const auto& [section, key] : required_counters) {
             if (!has_counter(stats, section, key)) {
@@ -329,44 +208,19 @@ class ResponderLab : public ::testing::Test {
         }
         EXPECT_TRUE(missing.empty()) << "the stats JSON lacks" << missing << "\n"
                                      << describe(stats);
-        std::printf("%s\n", describe(stats).c_str());
     }
 
-    shell_result in_a(const std::string& command) { return run_in(a_, command); }
-    shell_result in_b(const std::string& command) { return run_in(b_, command); }
+    shell_result in_a(const std::string& command) { return run_in(lab_.a, command, command_limit); }
+    shell_result in_b(const std::string& command) { return run_in(lab_.b, command, command_limit); }
     shell_result udp_probe(const std::string& ns, const std::string& address) {
         return run_in(
-            ns, std::string(python) + " " + dir_.file("udp_probe.py") + " " + address + " 33434");
+            ns, std::string(python) + " " + dir_.file("udp_probe.py") + " " + address + " 33434",
+            command_limit);
     }
 
-    std::string app_ns_, a_, b_, tap_a_, tap_b_;
     temp_dir dir_;
-    // Declared before app_: the app is killed before its namespaces go.
-    std::unique_ptr<netns_guard> guard_;
-    std::unique_ptr<app_process> app_;
-
-  private:
-    void move_and_configure(const std::string& tap, const std::string& ns, const host& h) {
-        const std::vector<std::string> commands = {
-            "ip -n " + app_ns_ + " link set " + tap + " netns " + ns,
-            "ip -n " + ns + " link set lo up",
-            "ip -n " + ns + " addr add " + h.v4 + " dev " + tap,
-            // nodad: usable at once instead of after ~1-2 s of DAD.
-            "ip -n " + ns + " addr add " + h.v6 + " dev " + tap + " nodad",
-            "ip -n " + ns + " link set " + tap + " up",
-        };
-        for (const auto& c : commands) {
-            ASSERT_EQ(sh(c), 0) << c;
-        }
-        if (!h.gw4.empty()) {
-            const std::string c = "ip -n " + ns + " route add default via " + h.gw4;
-            ASSERT_EQ(sh(c), 0) << c;
-        }
-        if (!h.gw6.empty()) {
-            const std::string c = "ip -n " + ns + " -6 route add default via " + h.gw6;
-            ASSERT_EQ(sh(c), 0) << c;
-        }
-    }
+    // Declared after dir_: the app and its namespaces go first.
+    tap_lab lab_{"rs"};
 };
 
 class ResponderBridge : public ResponderLab {};
@@ -397,7 +251,7 @@ TEST_F(ResponderBridge, AnswersPingAndPing6) {
 
 TEST_F(ResponderBridge, AnswersArping) {
     ASSERT_NO_FATAL_FAILURE(start_bridge());
-    const auto r = in_a("arping -c 3 -w 6 -I " + tap_a_ + " 192.0.2.1");
+    const auto r = in_a("arping -c 3 -w 6 -I " + lab_.tap_a + " 192.0.2.1");
     EXPECT_EQ(r.rc, 0) << r;
     EXPECT_TRUE(contains(r, "Received 3 response"));
 
@@ -441,9 +295,9 @@ TEST_F(ResponderBridge, HostsOnBothTapsStillReachEachOther) {
 
 TEST_F(ResponderBridge, UdpToTheApplianceIsRefused) {
     ASSERT_NO_FATAL_FAILURE(start_bridge());
-    const auto v4 = udp_probe(a_, "192.0.2.1");
+    const auto v4 = udp_probe(lab_.a, "192.0.2.1");
     EXPECT_TRUE(contains(v4, "refused"));
-    const auto v6 = udp_probe(a_, "2001:db8:1::1");
+    const auto v6 = udp_probe(lab_.a, "2001:db8:1::1");
     EXPECT_TRUE(contains(v6, "refused"));
 
     nlohmann::json stats;
@@ -575,7 +429,7 @@ TEST_F(ResponderRouter, NoRouteGetsNetUnreachable) {
 TEST_F(ResponderRouter, UdpToTheApplianceIsRefused) {
     ASSERT_NO_FATAL_FAILURE(start_router());
     for (const char* address : {"192.0.2.1", "2001:db8:1::1", "198.51.100.1", "2001:db8:2::1"}) {
-        const auto r = udp_probe(a_, address);
+        const auto r = udp_probe(lab_.a, address);
         EXPECT_TRUE(contains(r, "refused")) << "UDP to " << address;
     }
 
@@ -594,12 +448,12 @@ error_burst_per_source = 5
 )"));
     // 30 TTL-1 pings in 0.3 s from A: a burst of 5, then about 1 per second.
     const auto a = in_a("ping -t 1 -c 30 -i 0.01 -W 1 198.51.100.2");
-    const std::size_t answered = count_of(a.out, "Time to live exceeded");
+    const std::size_t answered = occurrences(a.out, "Time to live exceeded");
     EXPECT_GE(answered, 1u) << a;
     EXPECT_LE(answered, 8u) << a;
     // Another source has a bucket of its own.
     const auto b = in_b("ping -t 1 -c 3 -i 0.2 -W 2 192.0.2.2");
-    EXPECT_EQ(count_of(b.out, "From 198.51.100.1 icmp_seq="), 3u) << b;
+    EXPECT_EQ(occurrences(b.out, "From 198.51.100.1 icmp_seq="), 3u) << b;
 
     nlohmann::json stats;
     ASSERT_NO_FATAL_FAILURE(stop(stats));

@@ -227,16 +227,22 @@ via = "192.0.2.2"
                                  "you mean 198.51.100.0/24?)"));
 }
 
+// The load of the reload tests, written with scapy: in.pcap, 64 UDP datagrams
+// from port 0's side to 203.0.113.1-64 (routed via 198.51.100.2), and an
+// empty.pcap with no frames for port 1. The exit status of the python3 run.
+int write_replay_pcaps(const temp_dir& dir) {
+    return sh("/usr/bin/python3 -c \"from scapy.all import *; wrpcap('" + dir.file("in.pcap") +
+              "', [Ether(src='02:00:00:00:00:99', dst='02:00:00:00:00:01')/IP(src='192.0.2.10', "
+              "dst='203.0.113.%d' % (i + 1))/UDP(sport=9, dport=9)/Raw(b'r' * 18) for i in "
+              "range(64)]); wrpcap('" +
+              dir.file("empty.pcap") + "', [])\" 2>/dev/null");
+}
+
 // Routes change under load: nothing but the routes' own verdicts is dropped,
 // a bad reload changes nothing, and every counter adds up.
 TEST(Router, ReloadUnderLoadIsHitless) {
     temp_dir dir;
-    ASSERT_EQ(sh("/usr/bin/python3 -c \"from scapy.all import *; wrpcap('" + dir.file("in.pcap") +
-                 "', [Ether(src='02:00:00:00:00:99', dst='02:00:00:00:00:01')/IP(src='192.0.2.10', "
-                 "dst='203.0.113.%d' % (i + 1))/UDP(sport=9, dport=9)/Raw(b'r' * 18) for i in "
-                 "range(64)]); wrpcap('" +
-                 dir.file("empty.pcap") + "', [])\" 2>/dev/null"),
-              0);
+    ASSERT_EQ(write_replay_pcaps(dir), 0);
     std::ofstream(dir.file("router.toml")) << router_toml;
     auto args = eal_base("-l 0-1");
     args.insert(args.end(), {"--vdev=net_pcap0,rx_pcap=" + dir.file("in.pcap") + ",infinite_rx=1",
@@ -244,18 +250,7 @@ TEST(Router, ReloadUnderLoadIsHitless) {
                              dir.file("router.toml"), "--stats-json", dir.file("stats.json")});
     app_process app(args, dir);
 
-    auto snapshot = [&] {
-        std::remove(dir.file("stats.json").c_str());
-        app.signal(SIGUSR1);
-        for (int i = 0; i < 200; ++i) {
-            std::this_thread::sleep_for(20ms);
-            try {
-                return read_json(dir.file("stats.json"));
-            } catch (...) {
-            }
-        }
-        return nlohmann::json();
-    };
+    auto snapshot = [&] { return stats_snapshot(app, dir.file("stats.json")); };
     std::this_thread::sleep_for(1000ms);
     const auto before = snapshot();
     ASSERT_FALSE(before.is_null());
@@ -297,13 +292,7 @@ TEST(Router, ReloadUnderLoadIsHitless) {
     EXPECT_EQ(end["config"]["reload_failures"], 1u);
     EXPECT_GT(end["totals"]["forwarded"].get<uint64_t>(),
               after["totals"]["forwarded"].get<uint64_t>());
-    uint64_t other_drops = 0;
-    for (const auto& [reason, count] : end["drops"].items()) {
-        if (reason != "no_route") {
-            other_drops += count.get<uint64_t>();
-        }
-    }
-    EXPECT_EQ(other_drops, 0u) << end["drops"].dump();
+    EXPECT_EQ(drops_other_than(end, "no_route"), 0u) << end["drops"].dump();
     EXPECT_EQ(end["mempool"]["in_use"], 0u);
 }
 
@@ -316,12 +305,7 @@ TEST(Router, ReloadUnderLoadIsHitless) {
 // verdict (no_route), every counter adds up and one generation is left.
 TEST(Router, TwoHundredReloadsUnderLoad) {
     temp_dir dir;
-    ASSERT_EQ(sh("/usr/bin/python3 -c \"from scapy.all import *; wrpcap('" + dir.file("in.pcap") +
-                 "', [Ether(src='02:00:00:00:00:99', dst='02:00:00:00:00:01')/IP(src='192.0.2.10', "
-                 "dst='203.0.113.%d' % (i + 1))/UDP(sport=9, dport=9)/Raw(b'r' * 18) for i in "
-                 "range(64)]); wrpcap('" +
-                 dir.file("empty.pcap") + "', [])\" 2>/dev/null"),
-              0);
+    ASSERT_EQ(write_replay_pcaps(dir), 0);
     const std::string config = dir.file("router.toml");
     auto write_config = [&](const std::string& text) { ASSERT_TRUE(replace_file(config, text)); };
     const std::string route = "[[route]]\nprefix = \"203.0.113.0/24\"\nvia = \"198.51.100.2\"\n\n";
@@ -387,13 +371,7 @@ TEST(Router, TwoHundredReloadsUnderLoad) {
     EXPECT_EQ(end["config"]["generations_alive"], 1u);
     EXPECT_GT(end["totals"]["forwarded"].get<uint64_t>(), 10000u);
     EXPECT_GT(end["drops"]["no_route"].get<uint64_t>(), 0u);
-    uint64_t other_drops = 0;
-    for (const auto& [reason, count] : end["drops"].items()) {
-        if (reason != "no_route") {
-            other_drops += count.get<uint64_t>();
-        }
-    }
-    EXPECT_EQ(other_drops, 0u) << end["drops"].dump();
+    EXPECT_EQ(drops_other_than(end, "no_route"), 0u) << end["drops"].dump();
     EXPECT_EQ(end["mempool"]["in_use"], 0u);
 }
 

@@ -157,8 +157,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"bad_action", rule + "action = \"allow\"\n", "expected one of"},
         bad_case{"police_not_yet", rule + "action = \"accept\"\npolice = \"p\"\n",
                  "policers are not available yet"},
-        bad_case{"state_not_yet", rule + "action = \"accept\"\nstate = [\"new\"]\n",
-                 "connection tracking is not available yet"},
+        bad_case{"bad_state", rule + "action = \"accept\"\nstate = [\"new\", \"open\"]\n",
+                 "firewall.rule.state: expected one or a list"},
         bad_case{"ports_need_proto", rule + "action = \"accept\"\ndport = 22\n",
                  "dport: needs proto"},
         bad_case{"ports_need_l4_proto", rule + "action = \"accept\"\nproto = \"icmp\"\nsport = 1\n",
@@ -1089,9 +1089,8 @@ struct ipt_bad {
 
 TEST(iptables_import, rejects_what_does_not_map_naming_the_line_and_option) {
     const ipt_bad cases[] = {
-        {"-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-         "-m conntrack: connection tracking is not available yet", 15},
-        {"-A FORWARD -m state --state NEW -j ACCEPT", "-m state: connection tracking", 15},
+        {"-A FORWARD -m conntrack --ctstate RELATED,DNAT -j ACCEPT", "--ctstate: expected STATE", 35},
+        {"-A FORWARD -m state --state -j ACCEPT", "--state needs a value", 21},
         {"-A FORWARD -o p1 -j ACCEPT", "option '-o' does not map", 12},
         {"-A FORWARD ! -s 10.0.0.0/8 -j DROP", "negation", 12},
         {"-A FORWARD -m limit --limit 5/s -j ACCEPT", "-m limit: this match does not map", 15},
