@@ -64,7 +64,7 @@ inline constexpr uint8_t ct_flag_seen_reply = 1u << 2;  // both directions seen
 inline constexpr uint8_t ct_flag_fin_orig = 1u << 3;
 inline constexpr uint8_t ct_flag_fin_reply = 1u << 4;
 
-struct ct_key4 {
+struct alignas(8) ct_key4 {
     uint32_t addr_lo;
     uint32_t addr_hi;
     uint16_t port_lo;
@@ -74,7 +74,7 @@ struct ct_key4 {
 };
 static_assert(sizeof(ct_key4) == 16);
 
-struct ct_key6 {
+struct alignas(8) ct_key6 {
     uint8_t addr_lo[16];
     uint8_t addr_hi[16];
     uint16_t port_lo;

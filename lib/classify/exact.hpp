@@ -35,7 +35,7 @@ enum class exact_verdict : int8_t { miss = -1, accept = 0, drop = 1 };
 // with vector instructions), padding zeroed. Addresses in network order,
 // ports in host order, as in packet_meta; a port is 0 for protocols other
 // than TCP and UDP.
-struct exact_flow4_key {
+struct alignas(8) exact_flow4_key {
     uint32_t src;
     uint32_t dst;
     uint16_t sport;
@@ -45,7 +45,7 @@ struct exact_flow4_key {
 };
 static_assert(sizeof(exact_flow4_key) == 16);
 
-struct exact_flow6_key {
+struct alignas(8) exact_flow6_key {
     uint8_t src[16];
     uint8_t dst[16];
     uint16_t sport;
@@ -58,7 +58,7 @@ static_assert(sizeof(exact_flow6_key) == 48);
 // A src or dst entry: the address, and with PROTO PORT the protocol and the
 // packet's source (src) or destination (dst) port; without them (their
 // own tables) proto and port are 0.
-struct exact_addr4_key {
+struct alignas(8) exact_addr4_key {
     uint32_t addr;
     uint16_t port;
     uint8_t proto;
@@ -66,7 +66,7 @@ struct exact_addr4_key {
 };
 static_assert(sizeof(exact_addr4_key) == 16);
 
-struct exact_addr6_key {
+struct alignas(8) exact_addr6_key {
     uint8_t addr[16];
     uint16_t port;
     uint8_t proto;
