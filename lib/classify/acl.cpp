@@ -251,6 +251,41 @@ void acl_key_of(const rte_mbuf* m, const packet_meta& pm, acl_key6& k) noexcept 
                   k);
 }
 
+namespace {
+
+// Whether a rule matches every packet of the states and family it names.
+bool matches_on_state_only(const firewall_rule& r) {
+    return !r.in_port && !r.src && !r.dst && !r.proto && !r.sport && !r.dport && !r.icmp_type &&
+           !r.icmp_code && r.tcp_flags_mask == 0 && !r.dscp && !r.vlan && !r.fragment;
+}
+
+std::array<std::array<int32_t, 8>, 2> verdicts_by_state(const firewall_config& config) {
+    std::array<std::array<int32_t, 8>, 2> out;
+    for (unsigned family = 0; family < 2; ++family) {
+        out[family].fill(verdict_classify);
+        for (unsigned bit = 0; (1u << bit) <= ct_untracked; ++bit) {
+            int32_t v = verdict_default;  // no rule can match
+            for (std::size_t i = 0; i < config.rules.size(); ++i) {
+                const firewall_rule& r = config.rules[i];
+                if ((r.state != 0 && (r.state & (1u << bit)) == 0) ||
+                    (r.v6 && *r.v6 != (family == 1))) {
+                    continue;
+                }
+                // The first rule that can match: it decides alone when it
+                // ends the search whatever the packet's other fields.
+                v = r.action != firewall_action::count && matches_on_state_only(r)
+                        ? static_cast<int32_t>(i)
+                        : verdict_classify;
+                break;
+            }
+            out[family][bit] = v;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 acl_table::~acl_table() {
     rte_acl_free(ctx4_);
     rte_acl_free(ctx6_);
@@ -348,6 +383,7 @@ std::unique_ptr<acl_table> acl_table::build(const firewall_config& config,
     if (!errors.empty()) {
         return nullptr;
     }
+    t->by_state_ = verdicts_by_state(config);
     const std::size_t n_hits = t->lanes_ * t->row();
     t->hits_.reset(new (std::align_val_t{RTE_CACHE_LINE_SIZE}) rule_hits[n_hits]());
     t->memory_ = heap_allocated() - std::min(before, heap_allocated());
@@ -418,6 +454,27 @@ std::vector<rule_report> firewall_totals::report(const acl_table& current) const
     return out;
 }
 
+void firewall_totals::retire(const exact_table& old, const exact_table* next) {
+    if (next == nullptr) {
+        exact_ = {};
+        return;
+    }
+    const exact_table::totals h = old.hits();
+    exact_.accept_packets += h.accept_packets;
+    exact_.accept_bytes += h.accept_bytes;
+    exact_.drop_packets += h.drop_packets;
+    exact_.drop_bytes += h.drop_bytes;
+}
+
+exact_table::totals firewall_totals::report(const exact_table& current) const {
+    exact_table::totals t = current.hits();
+    t.accept_packets += exact_.accept_packets;
+    t.accept_bytes += exact_.accept_bytes;
+    t.drop_packets += exact_.drop_packets;
+    t.drop_bytes += exact_.drop_bytes;
+    return t;
+}
+
 void check_firewall(const app_config& config, std::vector<config_error>& errors) {
     if (!config.firewall) {
         return;
@@ -426,11 +483,6 @@ void check_firewall(const app_config& config, std::vector<config_error>& errors)
         errors.push_back({config.source, config.firewall->where,
                           "firewall: needs dataplane.validate = true (the classifier reads what "
                           "the parse stage found)"});
-    }
-    if (config.firewall->exact) {
-        errors.push_back({config.source, config.firewall->where,
-                          "firewall.exact: the exact-match table is not applied by the classify "
-                          "stage yet; remove the section"});
     }
     unsigned count_rules = 0;
     for (const auto& r : config.firewall->rules) {

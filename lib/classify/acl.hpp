@@ -23,6 +23,7 @@
 #include <rte_mbuf.h>
 
 #include "classify/conntrack.hpp"
+#include "classify/exact.hpp"
 #include "config/config.hpp"
 #include "io/port.hpp"
 #include "packet/meta.hpp"
@@ -75,6 +76,10 @@ inline constexpr unsigned max_count_rules = RTE_ACL_MAX_CATEGORIES - 1;
 void acl_key_of(const rte_mbuf* m, const packet_meta& pm, acl_key4& k) noexcept;
 void acl_key_of(const rte_mbuf* m, const packet_meta& pm, acl_key6& k) noexcept;
 
+// A packet's verdict: a rule's index, or one of these.
+inline constexpr int32_t verdict_default = -1;   // no terminal rule matched: the default policy
+inline constexpr int32_t verdict_classify = -2;  // the rules must be consulted (verdict_by_state)
+
 struct acl_rule_info {
     std::string id;
     std::string comment;
@@ -112,6 +117,16 @@ class acl_table {
     // generation).
     bool tracks_connections() const noexcept { return tracks_; }
     const conntrack_policy& conntrack() const noexcept { return conntrack_; }
+    // With connection tracking, the verdict of every packet of a family in
+    // one connection state (one ct_* bit), when the rules decide it on the
+    // state alone: the first rule that can match such a packet is a
+    // terminal rule that matches on nothing but the state (and the family),
+    // e.g. "state = [established, related], accept" at the top, or no rule
+    // can match it (verdict_default). Otherwise verdict_classify. The
+    // classify stage skips rte_acl for such packets.
+    int32_t verdict_by_state(bool v6, uint8_t state) const noexcept {
+        return by_state_[v6 ? 1 : 0][static_cast<unsigned>(__builtin_ctz(state | 0x80u)) & 7u];
+    }
     const std::vector<acl_rule_info>& rules() const noexcept { return rules_; }
     // rte_malloc bytes the contexts took when built.
     std::size_t memory_bytes() const noexcept { return memory_; }
@@ -138,6 +153,8 @@ class acl_table {
     firewall_action default_ = firewall_action::accept;
     bool tracks_ = false;
     conntrack_policy conntrack_;
+    // [family][bit index of the state]; index 7 (state 0): verdict_classify.
+    std::array<std::array<int32_t, 8>, 2> by_state_{};
     std::vector<acl_rule_info> rules_;
     std::size_t memory_ = 0;
     std::vector<firewall_action> actions_;  // of rules_, in order
@@ -161,6 +178,13 @@ struct rule_report {
     uint64_t bytes = 0;
 };
 
+// The exact-match table as reported.
+struct exact_summary {
+    uint64_t entries = 0;
+    uint64_t memory_bytes = 0;
+    exact_table::totals hits;
+};
+
 // The firewall's counters across reloads (control thread): when a
 // generation is retired, the hits of its rules that have an id still in
 // the next rule set, and of the default policy, carry over.
@@ -171,6 +195,10 @@ class firewall_totals {
     void retire(const acl_table& old, const acl_table* next);
     // The rules of current, in order, then the default policy.
     std::vector<rule_report> report(const acl_table& current) const;
+    // The exact-match table's hits carry over while [firewall.exact] stays
+    // (next != nullptr), whatever its entries.
+    void retire(const exact_table& old, const exact_table* next);
+    exact_table::totals report(const exact_table& current) const;
 
   private:
     struct totals {
@@ -179,6 +207,7 @@ class firewall_totals {
     };
     std::unordered_map<std::string, totals> carried_;  // by id
     totals default_;
+    exact_table::totals exact_;
 };
 
 // Checks of a [firewall] section that need the ports (without EAL): every

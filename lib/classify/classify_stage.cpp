@@ -4,10 +4,11 @@ namespace dpdk_app {
 
 namespace {
 
-constexpr int32_t verdict_default = -1;
-constexpr uint8_t family_none = 0;
+constexpr uint8_t family_none = 0;    // not IP: not the firewall's
+constexpr uint8_t family_denied = 1;  // an exact-match drop entry
 constexpr uint8_t family_v4 = 4;
 constexpr uint8_t family_v6 = 6;
+constexpr uint8_t no_acl = 0xff;  // not given to rte_acl
 
 // Terminal rule of one packet's results and the count rules before it.
 inline int32_t settle(const uint32_t* results, uint32_t categories, rule_hits* hits,
@@ -21,6 +22,34 @@ inline int32_t settle(const uint32_t* results, uint32_t categories, rule_hits* h
         }
     }
     return terminal == 0 ? verdict_default : static_cast<int32_t>(terminal - 1);
+}
+
+// The packets of one family: their connection state, and the keys of those
+// the rules must classify (not passed by the exact table, not invalid and
+// dropped, not decided by their state alone). Returns how many went to
+// data (acl[k]: a packet's index there, or no_acl).
+template <typename Key>
+uint16_t prepare(rte_mbuf* const* pkts, uint16_t n, bool v6, const acl_table& t,
+                 const rte_acl_ctx* acl, connection_table* ct, uint64_t now,
+                 const uint8_t* passed, ct_probe* probes, uint8_t* states, uint8_t* at_acl,
+                 Key* keys, const uint8_t** data) noexcept {
+    const bool drop_invalid = t.conntrack().drop_invalid;
+    uint16_t a = 0;
+    for (uint16_t k = 0; k < n; ++k) {
+        const uint8_t state = ct != nullptr ? ct->state(probes[k], now) : 0;
+        states[k] = state;
+        at_acl[k] = no_acl;
+        if (acl == nullptr || passed[k] != 0 ||
+            (ct != nullptr && ((state == ct_invalid && drop_invalid) ||
+                               t.verdict_by_state(v6, state) != verdict_classify))) {
+            continue;
+        }
+        acl_key_of(pkts[k], *meta_of(pkts[k]), keys[k]);
+        keys[k].ct_state = state;
+        data[a] = reinterpret_cast<const uint8_t*>(&keys[k]);
+        at_acl[k] = static_cast<uint8_t>(a++);
+    }
+    return a;
 }
 
 }  // namespace
@@ -45,36 +74,36 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
     if (t == nullptr || b.count == 0) {
         return;
     }
+    const exact_table* ex = ctx.table<exact_table>();
+    if (ex != nullptr) {
+        ex->lookup(b.pkts.data(), b.count, exact_.data(), lane_ < ex->lanes() ? lane_ : 0);
+    }
     uint16_t n4 = 0;
     uint16_t n6 = 0;
     for (uint16_t i = 0; i < b.count; ++i) {
         rte_mbuf* m = b.pkts[i];
         const l3_kind l3 = meta_of(m)->l3;
+        const bool ip = l3 == l3_kind::ipv4 || l3 == l3_kind::ipv6;
+        if (!ip) {
+            family_[i] = family_none;
+            continue;
+        }
+        const exact_verdict e = ex != nullptr ? exact_[i] : exact_verdict::miss;
+        if (e == exact_verdict::drop) {
+            family_[i] = family_denied;
+            continue;
+        }
+        const uint8_t passed = e == exact_verdict::accept ? 1 : 0;
         if (l3 == l3_kind::ipv4) {
             family_[i] = family_v4;
+            passed4_[n4] = passed;
             at_[i] = static_cast<uint8_t>(n4);
             pkts4_[n4++] = m;
-        } else if (l3 == l3_kind::ipv6) {
+        } else {
             family_[i] = family_v6;
+            passed6_[n6] = passed;
             at_[i] = static_cast<uint8_t>(n6);
             pkts6_[n6++] = m;
-        } else {
-            family_[i] = family_none;
-        }
-    }
-    // Keys only for a family that has rules: the other gets the default.
-    const rte_acl_ctx* ctx4 = t->ctx4();
-    const rte_acl_ctx* ctx6 = t->ctx6();
-    if (ctx4 != nullptr) {
-        for (uint16_t k = 0; k < n4; ++k) {
-            acl_key_of(pkts4_[k], *meta_of(pkts4_[k]), keys4_[k]);
-            data4_[k] = reinterpret_cast<const uint8_t*>(&keys4_[k]);
-        }
-    }
-    if (ctx6 != nullptr) {
-        for (uint16_t k = 0; k < n6; ++k) {
-            acl_key_of(pkts6_[k], *meta_of(pkts6_[k]), keys6_[k]);
-            data6_[k] = reinterpret_cast<const uint8_t*>(&keys6_[k]);
         }
     }
     connection_table* ct = t->tracks_connections() ? connections_.get() : nullptr;
@@ -83,82 +112,104 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
         ct->begin_burst();
         ct->probe(pkts4_.data(), n4, false, probes4_.data());
         ct->probe(pkts6_.data(), n6, true, probes6_.data());
-        if (ctx4 != nullptr) {
-            for (uint16_t k = 0; k < n4; ++k) {
-                keys4_[k].ct_state = ct->state(probes4_[k], now);
-            }
-        }
-        if (ctx6 != nullptr) {
-            for (uint16_t k = 0; k < n6; ++k) {
-                keys6_[k].ct_state = ct->state(probes6_[k], now);
-            }
-        }
     }
+    const rte_acl_ctx* ctx4 = t->ctx4();
+    const rte_acl_ctx* ctx6 = t->ctx6();
+    const uint16_t a4 = prepare(pkts4_.data(), n4, false, *t, ctx4, ct, now, passed4_.data(),
+                                probes4_.data(), state4_.data(), acl4_.data(), keys4_.data(),
+                                data4_.data());
+    const uint16_t a6 = prepare(pkts6_.data(), n6, true, *t, ctx6, ct, now, passed6_.data(),
+                                probes6_.data(), state6_.data(), acl6_.data(), keys6_.data(),
+                                data6_.data());
     const uint32_t cats = t->categories();
-    if (ctx4 != nullptr && n4 > 0) {
-        rte_acl_classify(ctx4, data4_.data(), results4_.data(), n4, cats);
+    if (a4 > 0) {
+        rte_acl_classify(ctx4, data4_.data(), results4_.data(), a4, cats);
     }
-    if (ctx6 != nullptr && n6 > 0) {
-        rte_acl_classify(ctx6, data6_.data(), results6_.data(), n6, cats);
+    if (a6 > 0) {
+        rte_acl_classify(ctx6, data6_.data(), results6_.data(), a6, cats);
     }
     rule_hits* hits = t->hits(lane_ < t->lanes() ? lane_ : 0);
     rule_hits& default_hits = hits[t->rules().size()];
     const bool default_drops = t->default_action() == firewall_action::drop;
+    const bool drop_invalid = t->conntrack().drop_invalid;
     uint16_t kept = 0;
     bool rejected = false;
     for (uint16_t i = 0; i < b.count; ++i) {
         rte_mbuf* m = b.pkts[i];
         const uint8_t family = family_[i];
         if (family == family_none) {
-            b.pkts[kept++] = m;  // not IP: not the firewall's
+            b.pkts[kept++] = m;
+            continue;
+        }
+        if (family == family_denied) {
+            ctx.drop(m, drop_reason::exact_deny);
             continue;
         }
         const bool v6 = family == family_v6;
         const uint8_t k = at_[i];
-        const rte_acl_ctx* acl = v6 ? ctx6 : ctx4;
-        uint32_t* results = v6 ? &results6_[k * cats] : &results4_[k * cats];
         ct_probe* probe = nullptr;
         uint8_t state = 0;
         if (ct != nullptr) {
             // Earlier packets of this burst may have changed the connection
-            // since the rules saw the packet: then it is classified again.
+            // since its state was read (a SYN and its SYN-ACK in one burst).
             probe = v6 ? &probes6_[k] : &probes4_[k];
             state = ct->state(*probe, now);
-            if (state == ct_invalid && t->conntrack().drop_invalid) {
+        }
+        const bool passed = (v6 ? passed6_[k] : passed4_[k]) != 0;
+        if (!passed) {
+            if (state == ct_invalid && drop_invalid) {
                 ctx.drop(m, drop_reason::conntrack_invalid);
                 continue;
             }
-            uint8_t& keyed = v6 ? keys6_[k].ct_state : keys4_[k].ct_state;
-            if (acl != nullptr && keyed != state) {
-                keyed = state;
-                const uint8_t* data = v6 ? data6_[k] : data4_[k];
-                rte_acl_classify(acl, &data, results, 1, cats);
+            const rte_acl_ctx* acl = v6 ? ctx6 : ctx4;
+            const uint8_t at = v6 ? acl6_[k] : acl4_[k];
+            const uint32_t bytes = rte_pktmbuf_pkt_len(m);
+            int32_t v = verdict_default;
+            if (acl == nullptr) {
+                v = verdict_default;
+            } else if (ct != nullptr && t->verdict_by_state(v6, state) != verdict_classify) {
+                v = t->verdict_by_state(v6, state);
+            } else if (at != no_acl && state == (v6 ? state6_[k] : state4_[k])) {
+                v = settle(v6 ? &results6_[at * cats] : &results4_[at * cats], cats, hits, bytes);
+            } else {
+                // Its state changed within the burst: classified again, alone.
+                const uint8_t* data;
+                if (v6) {
+                    acl_key_of(m, *meta_of(m), keys6_[k]);
+                    keys6_[k].ct_state = state;
+                    data = reinterpret_cast<const uint8_t*>(&keys6_[k]);
+                } else {
+                    acl_key_of(m, *meta_of(m), keys4_[k]);
+                    keys4_[k].ct_state = state;
+                    data = reinterpret_cast<const uint8_t*>(&keys4_[k]);
+                }
+                rte_acl_classify(acl, &data, again_.data(), 1, cats);
+                v = settle(again_.data(), cats, hits, bytes);
             }
-        }
-        const uint32_t bytes = rte_pktmbuf_pkt_len(m);
-        const int32_t v = acl != nullptr ? settle(results, cats, hits, bytes) : verdict_default;
-        if (v >= 0) {
-            hits[v].packets.inc();
-            hits[v].bytes.add(bytes);
-            const firewall_action a = t->action(static_cast<std::size_t>(v));
-            if (a == firewall_action::drop) {
-                ctx.drop(m, drop_reason::acl_deny);
-                continue;
-            }
-            if (a == firewall_action::reject) {
-                // The responder answers it (TCP RST, else ICMP administratively
-                // prohibited, within its rate limits) and counts it as rejected.
-                meta_of(m)->punt = punt_kind::prohibited;
-                rejected = true;
-                b.pkts[kept++] = m;
-                continue;
-            }
-        } else {
-            default_hits.packets.inc();
-            default_hits.bytes.add(bytes);
-            if (default_drops) {
-                ctx.drop(m, drop_reason::acl_default);
-                continue;
+            if (v >= 0) {
+                hits[v].packets.inc();
+                hits[v].bytes.add(bytes);
+                const firewall_action a = t->action(static_cast<std::size_t>(v));
+                if (a == firewall_action::drop) {
+                    ctx.drop(m, drop_reason::acl_deny);
+                    continue;
+                }
+                if (a == firewall_action::reject) {
+                    // The responder answers it (TCP RST, else ICMP
+                    // administratively prohibited, within its rate limits)
+                    // and counts it as rejected.
+                    meta_of(m)->punt = punt_kind::prohibited;
+                    rejected = true;
+                    b.pkts[kept++] = m;
+                    continue;
+                }
+            } else {
+                default_hits.packets.inc();
+                default_hits.bytes.add(bytes);
+                if (default_drops) {
+                    ctx.drop(m, drop_reason::acl_default);
+                    continue;
+                }
             }
         }
         if (probe != nullptr && !ct->commit(*probe, state, t->conntrack(), now, ctx)) {

@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include "config/iptables.hpp"
+#include "config/lines.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -28,6 +29,11 @@ std::string config_error::to_string() const {
 }
 
 namespace {
+
+// line without its '#' comment (from the first '#' on).
+std::string_view without_comment(std::string_view line) {
+    return line.substr(0, line.find('#'));
+}
 
 source_position position_of(const toml::node& n) {
     const auto& s = n.source();
@@ -1013,8 +1019,7 @@ void read_exact(table_reader& fw_reader, firewall_config& fw, error_sink& errors
                                                std::string(type_name(n)));
                 continue;
             }
-            std::string_view line(*text);
-            line = line.substr(0, line.find('#'));
+            const std::string_view line = without_comment(*text);
             exact_entry e;
             exact_line_error why;
             const exact_line got = parse_exact_line(line, e, why);
@@ -1183,19 +1188,8 @@ std::string to_string(const mac_address& mac) {
 
 void parse_routes_text(std::string_view text, const std::string& source,
                        std::vector<route_config>& routes, std::vector<config_error>& errors) {
-    std::size_t pos = 0;
-    uint32_t line_no = 0;
-    while (pos < text.size()) {
-        std::size_t end = text.find('\n', pos);
-        if (end == std::string_view::npos) {
-            end = text.size();
-        }
-        std::string_view line = text.substr(pos, end - pos);
-        pos = end + 1;
-        ++line_no;
-        if (auto hash = line.find('#'); hash != std::string_view::npos) {
-            line = line.substr(0, hash);
-        }
+    for_each_line(text, [&](std::string_view line, uint32_t line_no) {
+        line = without_comment(line);
         std::string_view words[6];
         std::size_t n = 0;
         std::size_t i = 0;
@@ -1217,18 +1211,18 @@ void parse_routes_text(std::string_view text, const std::string& source,
             }
         }
         if (n == 0) {
-            continue;
+            return;
         }
         auto fail = [&](const std::string& msg) { errors.push_back({source, {line_no, 1}, msg}); };
         if (too_many || n % 2 == 0) {
             fail("expected PREFIX [via ADDRESS] [dev PORT]");
-            continue;
+            return;
         }
         std::string why;
         auto prefix = parse_ip_prefix(words[0], false, why);
         if (!prefix) {
             fail(why);
-            continue;
+            return;
         }
         route_config rc;
         rc.prefix = *prefix;
@@ -1251,24 +1245,15 @@ void parse_routes_text(std::string_view text, const std::string& source,
         if (ok) {
             routes.push_back(std::move(rc));
         }
-    }
+    });
 }
 
 void parse_exact_text(std::string_view text, const std::string& source, exact_config& exact,
                       std::vector<config_error>& errors) {
     exact.file_path = source;
     exact_index index(exact);
-    std::size_t pos = 0;
-    uint32_t line_no = 0;
-    while (pos < text.size()) {
-        std::size_t end = text.find('\n', pos);
-        if (end == std::string_view::npos) {
-            end = text.size();
-        }
-        std::string_view line = text.substr(pos, end - pos);
-        pos = end + 1;
-        ++line_no;
-        line = line.substr(0, line.find('#'));
+    for_each_line(text, [&](std::string_view line, uint32_t line_no) {
+        line = without_comment(line);
         exact_entry e;
         exact_line_error why;
         const exact_line got = parse_exact_line(line, e, why);
@@ -1283,7 +1268,7 @@ void parse_exact_text(std::string_view text, const std::string& source, exact_co
                 errors.push_back({source, where, "firewall.exact: " + *conflict});
             }
         }
-    }
+    });
 }
 
 config_result parse_config(std::string_view text, std::string_view source) {

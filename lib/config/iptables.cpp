@@ -1,5 +1,7 @@
 #include "config/iptables.hpp"
 
+#include "config/lines.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <optional>
@@ -396,13 +398,8 @@ void parse_iptables_save(std::string_view text, const std::string& source, firew
                          std::optional<firewall_action>& policy,
                          std::vector<config_error>& errors) {
     std::string table;
-    uint32_t line_no = 0;
     bool committed = true;
-    while (!text.empty()) {
-        const auto nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-        ++line_no;
+    const uint32_t lines = for_each_line(text, [&](std::string_view line, uint32_t line_no) {
         if (!line.empty() && line.back() == '\r') {
             line.remove_suffix(1);
         }
@@ -410,10 +407,10 @@ void parse_iptables_save(std::string_view text, const std::string& source, firew
         std::string why;
         if (!tokenize(line, t, why)) {
             errors.push_back({source, {line_no, 1}, why});
-            continue;
+            return;
         }
         if (t.empty() || t[0].text[0] == '#') {
-            continue;
+            return;
         }
         auto fail = [&](const token& at, std::string message) {
             errors.push_back({source, {line_no, at.column}, std::move(message)});
@@ -456,9 +453,9 @@ void parse_iptables_save(std::string_view text, const std::string& source, firew
             fail(t[0], "'" + first + "' does not map onto the firewall (iptables-save output "
                                      "has *table, :chain, -A and COMMIT lines)");
         }
-    }
+    });
     if (!committed) {
-        errors.push_back({source, {line_no, 1}, "the *" + table + " table has no COMMIT"});
+        errors.push_back({source, {lines, 1}, "the *" + table + " table has no COMMIT"});
     }
 }
 

@@ -109,6 +109,16 @@ std::string to_json(const run_report& r) {
             .field("packets", d.packets)
             .field("bytes", d.bytes);
         j.end_object();
+        if (r.exact) {
+            j.key("exact").begin_object();
+            j.field("entries", r.exact->entries)
+                .field("memory_bytes", r.exact->memory_bytes)
+                .field("accept_packets", r.exact->hits.accept_packets)
+                .field("accept_bytes", r.exact->hits.accept_bytes)
+                .field("drop_packets", r.exact->hits.drop_packets)
+                .field("drop_bytes", r.exact->hits.drop_bytes);
+            j.end_object();
+        }
         if (const firewall_config* fw = r.firewall_setup; fw != nullptr && fw->tracks_connections()) {
             const uint64_t created = p.events[static_cast<std::size_t>(event::connections_created)];
             const uint64_t expired = p.events[static_cast<std::size_t>(event::connections_expired)];
@@ -140,6 +150,7 @@ run_report make_report(const dataplane& dp, double seconds, bool final) {
     r.config = dp.info();
     r.generations_alive = generation::alive();
     r.firewall = dp.firewall_report();
+    r.exact = dp.exact_report();
     if (dp.config().firewall) {
         r.firewall_setup = &*dp.config().firewall;
     }

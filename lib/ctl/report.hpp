@@ -38,6 +38,7 @@ struct run_report {
     mempool_report mempool;
     std::vector<rule_report> firewall;  // rules then the default; empty without [firewall]
     const firewall_config* firewall_setup = nullptr;  // the dataplane's [firewall], when it has one
+    std::optional<exact_summary> exact;               // [firewall.exact], when it has one
 };
 
 std::string to_json(const run_report& r);

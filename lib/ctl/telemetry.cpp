@@ -39,9 +39,10 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
 }
 
 // The firewall's counters: "rules" (how many), the default policy's
-// packets and bytes, then "<n>_packets" / "<n>_bytes" of rule n (1-based, in
-// order) for up to rules_per_reply rules from the parameter (default 1).
-constexpr std::size_t rules_per_reply = (RTE_TEL_MAX_DICT_ENTRIES - 3) / 2;
+// packets and bytes, with [firewall.exact] its entries and "exact_accept_*" /
+// "exact_drop_*" hits, then "<n>_packets" / "<n>_bytes" of rule n (1-based,
+// in order) for up to rules_per_reply rules from the parameter (default 1).
+constexpr std::size_t rules_per_reply = (RTE_TEL_MAX_DICT_ENTRIES - 8) / 2;
 
 int firewall_command(const char*, const char* params, rte_tel_data* d) {
     std::size_t first = 1;
@@ -66,6 +67,13 @@ int firewall_command(const char*, const char* params, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "rules", rules);
     rte_tel_data_add_dict_u64(d, "default_packets", rows.back().packets);
     rte_tel_data_add_dict_u64(d, "default_bytes", rows.back().bytes);
+    if (const auto exact = g_dataplane->exact_report()) {
+        rte_tel_data_add_dict_u64(d, "exact_entries", exact->entries);
+        rte_tel_data_add_dict_u64(d, "exact_accept_packets", exact->hits.accept_packets);
+        rte_tel_data_add_dict_u64(d, "exact_accept_bytes", exact->hits.accept_bytes);
+        rte_tel_data_add_dict_u64(d, "exact_drop_packets", exact->hits.drop_packets);
+        rte_tel_data_add_dict_u64(d, "exact_drop_bytes", exact->hits.drop_bytes);
+    }
     for (std::size_t n = first; n <= rules && n < first + rules_per_reply; ++n) {
         const std::string key = std::to_string(n);
         rte_tel_data_add_dict_u64(d, (key + "_packets").c_str(), rows[n - 1].packets);

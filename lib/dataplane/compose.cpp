@@ -4,6 +4,7 @@
 
 #include "classify/acl.hpp"
 #include "classify/classify_stage.hpp"
+#include "classify/exact.hpp"
 #include "forward/bridge.hpp"
 #include "parse/parse_stage.hpp"
 #include "respond/respond_stage.hpp"
@@ -97,6 +98,19 @@ const std::vector<table_registration>& table_registrations() {
                  return true;
              }
              auto t = acl_table::build(*c.firewall, *env.ports, env.lanes, errors);
+             if (!t) {
+                 return false;
+             }
+             into.add(std::move(t));
+             return true;
+         }},
+        {"firewall.exact", [](const app_config&, std::vector<config_error>&) {},
+         [](const app_config& c, const compile_env& env, generation& into,
+            std::vector<std::string>& errors) {
+             if (!c.firewall || !c.firewall->exact) {
+                 return true;
+             }
+             auto t = exact_table::build(*c.firewall->exact, env.lanes, errors);
              if (!t) {
                  return false;
              }

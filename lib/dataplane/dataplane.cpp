@@ -257,12 +257,16 @@ bool dataplane::publish(uint64_t number, const app_config& config,
     info_.routes4 = f != nullptr ? f->routes4() : 0;
     info_.routes6 = f != nullptr ? f->routes6() : 0;
     const acl_table* next_fw = g->find<acl_table>();
+    const exact_table* next_exact = g->find<exact_table>();
     // Readers off the lanes (the telemetry thread) read the generation under
     // this lock: the old one is retired and freed before it is released.
     std::lock_guard lock(report_mutex_);
     const auto old = pipe_->generations().publish(std::move(g), pipe_->control_thread_id());
     if (const acl_table* old_fw = old ? old->find<acl_table>() : nullptr) {
         firewall_totals_.retire(*old_fw, next_fw);
+    }
+    if (const exact_table* old_exact = old ? old->find<exact_table>() : nullptr) {
+        firewall_totals_.retire(*old_exact, next_exact);
     }
     return true;
 }
@@ -272,6 +276,16 @@ std::vector<rule_report> dataplane::firewall_report() const {
     const generation* g = pipe_->generations().current();
     const acl_table* t = g != nullptr ? g->find<acl_table>() : nullptr;
     return t != nullptr ? firewall_totals_.report(*t) : std::vector<rule_report>{};
+}
+
+std::optional<exact_summary> dataplane::exact_report() const {
+    std::lock_guard lock(report_mutex_);
+    const generation* g = pipe_->generations().current();
+    const exact_table* t = g != nullptr ? g->find<exact_table>() : nullptr;
+    if (t == nullptr) {
+        return std::nullopt;
+    }
+    return exact_summary{t->size(), t->memory_bytes(), firewall_totals_.report(*t)};
 }
 
 void dataplane::launch() {

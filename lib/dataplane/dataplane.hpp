@@ -87,6 +87,9 @@ class dataplane {
     // reloads by id), then the default policy; empty without [firewall].
     // Any thread may call it (the telemetry thread does).
     std::vector<rule_report> firewall_report() const;
+    // The exact-match table: its entries and hits (every lane, carried over
+    // reloads while [firewall.exact] stays); nullopt without one.
+    std::optional<exact_summary> exact_report() const;
     // Stops and closes the ports (before the final report's mempool count).
     void close_ports();
 

@@ -192,6 +192,7 @@ action = "accept"
 )";
 
 struct family {
+    const char* name;  // the test's name: "ipv4" or "ipv6"
     bool v6;
     std::string a, b;                // the hosts' addresses
     std::string a_prefix, b_prefix;  // the same with their prefix length
@@ -202,7 +203,13 @@ struct family {
     std::string bracket(const std::string& addr) const { return v6 ? "[" + addr + "]" : addr; }
 };
 
-const family ipv4 = {.v6 = false,
+// What a failing test prints for its parameter.
+void PrintTo(const family& f, std::ostream* os) {
+    *os << f.name;
+}
+
+const family ipv4 = {.name = "ipv4",
+                     .v6 = false,
                      .a = "192.0.2.2",
                      .b = "198.51.100.2",
                      .a_prefix = "192.0.2.2/24",
@@ -212,7 +219,8 @@ const family ipv4 = {.v6 = false,
                      .ping = "ping",
                      .listen = "TCP4-LISTEN",
                      .connect = "TCP4"};
-const family ipv6 = {.v6 = true,
+const family ipv6 = {.name = "ipv6",
+                     .v6 = true,
                      .a = "2001:db8:a::2",
                      .b = "2001:db8:b::2",
                      .a_prefix = "2001:db8:a::2/64",
@@ -227,7 +235,8 @@ constexpr int tcp_port = 5001;
 
 // ---------------------------------------------------------------- the lab
 
-class ConntrackRouter : public ::testing::Test {
+// One run of the lab per address family (GetParam()).
+class ConntrackRouter : public ::testing::TestWithParam<family> {
   protected:
     void SetUp() override {
         if (!can_use_netns(tools)) {
@@ -399,12 +408,11 @@ class ConntrackRouter : public ::testing::Test {
     }
 };
 
-TEST_F(ConntrackRouter, OnlyAStartsConnectionsIpv4) {
-    exercise(ipv4);
+TEST_P(ConntrackRouter, OnlyAStartsConnections) {
+    exercise(GetParam());
 }
 
-TEST_F(ConntrackRouter, OnlyAStartsConnectionsIpv6) {
-    exercise(ipv6);
-}
+INSTANTIATE_TEST_SUITE_P(Families, ConntrackRouter, ::testing::Values(ipv4, ipv6),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

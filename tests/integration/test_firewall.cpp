@@ -5,11 +5,13 @@
 // the counters of rules that keep their id, and rejects a bad rule set.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +46,46 @@ l3_view view_of(const frame& f) {
         return {6, f[off + 6]};  // make_frames writes no extension headers
     }
     return {};
+}
+
+// The addresses and ports of an IPv4 / IPv6 TCP or UDP frame (make_frames
+// writes no IPv4 options and no IPv6 extension headers), as the text of an
+// exact-match entry: "PROTO SRC SPORT DST DPORT"; "" for other frames.
+std::string flow_text(const frame& f) {
+    const l3_view v = view_of(f);
+    if (v.version == 0 || (v.proto != 6 && v.proto != 17)) {
+        return "";
+    }
+    std::size_t off = 14;
+    while ((f[off - 2] << 8 | f[off - 1]) == 0x8100) {
+        off += 4;
+    }
+    const bool v6 = v.version == 6;
+    const std::size_t src = off + (v6 ? 8 : 12);
+    const std::size_t dst = off + (v6 ? 24 : 16);
+    const std::size_t l4 = off + (v6 ? 40 : 20);
+    char a[INET6_ADDRSTRLEN];
+    char b[INET6_ADDRSTRLEN];
+    inet_ntop(v6 ? AF_INET6 : AF_INET, &f[src], a, sizeof a);
+    inet_ntop(v6 ? AF_INET6 : AF_INET, &f[dst], b, sizeof b);
+    return std::string(v.proto == 6 ? "tcp " : "udp ") + a + " " +
+           std::to_string(f[l4] << 8 | f[l4 + 1]) + " " + b + " " +
+           std::to_string(f[l4 + 2] << 8 | f[l4 + 3]);
+}
+
+// Replays dir's in.pcap through dir's fw.toml: the run ends well, out.pcap
+// holds exactly expect, stats is the stats file.
+void replay(const temp_dir& dir, const std::string& lcores, const std::vector<frame>& expect,
+            nlohmann::json& stats) {
+    auto args = eal_base(lcores);
+    args.insert(args.end(), {"--vdev=net_pcap0,rx_pcap=" + dir.file("in.pcap") + ",tx_pcap=" +
+                                 dir.file("out.pcap"),
+                             "--", "-c", dir.file("fw.toml"), "--idle-exit", "500",
+                             "--stats-json", dir.file("stats.json")});
+    const run_result r = run_app(args, dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_pcap(dir.file("out.pcap")), expect);
+    stats = read_json(dir.file("stats.json"));
 }
 
 const char* firewall_toml = R"(
@@ -82,15 +124,8 @@ TEST_P(FirewallPcap, LetsThroughExactlyWhatTheRulesAllow) {
     }
     ASSERT_GT(tcp4, 100u);
     ASSERT_GT(udp, 100u);
-    auto args = eal_base(GetParam());
-    args.insert(args.end(), {"--vdev=net_pcap0,rx_pcap=" + dir.file("in.pcap") + ",tx_pcap=" +
-                                 dir.file("out.pcap"),
-                             "--", "-c", dir.file("fw.toml"), "--idle-exit", "500",
-                             "--stats-json", dir.file("stats.json")});
-    const run_result r = run_app(args, dir);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(read_pcap(dir.file("out.pcap")), expect);
-    const auto stats = read_json(dir.file("stats.json"));
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(replay(dir, GetParam(), expect, stats));
     EXPECT_TRUE(conservation_holds(stats));
     EXPECT_EQ(stats["drops"]["acl_deny"], tcp4);
     EXPECT_EQ(stats["drops"]["acl_default"], 0u);
@@ -114,6 +149,77 @@ TEST_P(FirewallPcap, LetsThroughExactlyWhatTheRulesAllow) {
 INSTANTIATE_TEST_SUITE_P(placements, FirewallPcap,
                          ::testing::Values("-l 0", "-l 0-1", "--lcores (0-3)@(0-1)"),
                          [](const auto& info) { return std::to_string(info.index); });
+
+// [firewall.exact] in front of the rules: a flow entry accepts a frame the
+// rules would drop, a src entry drops one they would accept, the rest meet
+// the rules; the stats count each entry kind's hits and exact_deny.
+TEST(Firewall, ExactTableDecidesBeforeTheRules) {
+    temp_dir dir;
+    const auto in = make_frames(4000, 23);
+    write_pcap(dir.file("in.pcap"), in);
+    std::ofstream list(dir.file("exact.txt"));
+    std::vector<frame> expect;
+    uint64_t accepted = 0, denied = 0, by_rule = 0, by_default = 0;
+    uint64_t accepted_bytes = 0, denied_bytes = 0;
+    uint64_t ip = 0;
+    for (const auto& f : in) {
+        const std::string flow = flow_text(f);
+        if (view_of(f).version == 0) {
+            expect.push_back(f);  // ARP: not the firewall's
+            continue;
+        }
+        ASSERT_FALSE(flow.empty());
+        const bool tcp = flow.rfind("tcp ", 0) == 0;
+        ++ip;
+        if (ip % 3 == 0) {  // listed flow: passes, TCP too
+            list << "accept flow " << flow << "\n";
+            ++accepted;
+            accepted_bytes += f.size();
+            expect.push_back(f);
+        } else if (ip % 5 == 0) {  // listed source: dropped, UDP too
+            std::istringstream words(flow);
+            std::string proto, src;
+            words >> proto >> src;
+            list << "drop src " << src << "  # " << flow << "\n";
+            ++denied;
+            denied_bytes += f.size();
+        } else if (!tcp) {
+            ++by_rule;
+            expect.push_back(f);
+        } else {
+            ++by_default;
+        }
+    }
+    list.close();
+    ASSERT_GT(accepted, 100u);
+    ASSERT_GT(denied, 100u);
+    ASSERT_GT(by_rule, 100u);
+    ASSERT_GT(by_default, 100u);
+    std::ofstream(dir.file("fw.toml")) << R"(
+[firewall]
+default = "drop"
+[firewall.exact]
+file = "exact.txt"
+[[firewall.rule]]
+id = "udp"
+action = "accept"
+proto = "udp"
+)";
+    nlohmann::json stats;
+    ASSERT_NO_FATAL_FAILURE(replay(dir, "-l 0-1", expect, stats));
+    EXPECT_TRUE(conservation_holds(stats));
+    EXPECT_EQ(stats["drops"]["exact_deny"], denied);
+    EXPECT_EQ(stats["drops"]["acl_default"], by_default);
+    const auto& ex = stats["firewall"]["exact"];
+    EXPECT_EQ(ex["entries"], accepted + denied) << ex.dump();
+    EXPECT_EQ(ex["accept_packets"], accepted);
+    EXPECT_EQ(ex["accept_bytes"], accepted_bytes);
+    EXPECT_EQ(ex["drop_packets"], denied);
+    EXPECT_EQ(ex["drop_bytes"], denied_bytes);
+    EXPECT_GT(ex["memory_bytes"], 0u);
+    EXPECT_EQ(stats["firewall"]["rules"][0]["packets"], by_rule);
+    EXPECT_EQ(stats["firewall"]["default"]["packets"], by_default);
+}
 
 // SIGHUP swaps the rule set while frames flow: a rule that keeps its id
 // keeps its count, a bad rule set is rejected with its line and changes

@@ -26,6 +26,7 @@
 #include "corpus.hpp"
 #include "dataplane/compose.hpp"
 #include "eal_env.hpp"
+#include "firewall_util.hpp"
 #include "mbuf_util.hpp"
 #include "packet/meta.hpp"
 #include "packet/parse.hpp"
@@ -39,20 +40,8 @@ namespace {
 
 using namespace corpus;
 using ::testing::HasSubstr;
-
-std::vector<std::string> messages(const std::vector<config_error>& errors) {
-    std::vector<std::string> out;
-    for (const auto& e : errors) {
-        out.push_back(e.to_string());
-    }
-    return out;
-}
-
-config_result checked(const std::string& text) {
-    config_result r = parse_config(text, "fw.toml");
-    check_config(r.config, r.errors);
-    return r;
-}
+using unit::checked;
+using unit::messages;
 
 // ---- configuration ---------------------------------------------------------------------
 
@@ -205,8 +194,6 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- the rule set on packets (EAL) -------------------------------------------------------
 
-constexpr unsigned pool_size = 511;
-
 struct frame_in {
     bytes frame;
     uint16_t port = 0;
@@ -231,29 +218,12 @@ bytes v6(uint8_t next, const bytes& l4, uint8_t tc = 0) {
     return cat(ethernet(ether_ipv6), ipv6(h, l4));
 }
 
-class classify_test : public ::testing::Test {
-  protected:
-    static void SetUpTestSuite() {
-        if (unit::dpdk_environment::error().empty()) {
-            pool_ = rte_pktmbuf_pool_create("classify_pool", pool_size, 0, packet_meta_priv_size,
-                                            RTE_MBUF_DEFAULT_BUF_SIZE,
-                                            static_cast<int>(rte_socket_id()));
-        }
-    }
-    static void TearDownTestSuite() {
-        rte_mempool_free(pool_);
-        pool_ = nullptr;
-    }
-    void SetUp() override {
-        ASSERT_EQ(unit::dpdk_environment::error(), "");
-        ASSERT_NE(pool_, nullptr);
-    }
-    void TearDown() override {
-        if (pool_ != nullptr) {
-            EXPECT_EQ(rte_mempool_avail_count(pool_), pool_size) << "mbufs leaked";
-        }
-    }
+class classify_test : public unit::pool_test<classify_test> {
+  public:
+    static constexpr const char* pool_name = "classify_pool";
+    static constexpr unsigned pool_size = 511;
 
+  protected:
     // Compiles the [firewall] of text (two ports, p0 = 0 and p1 = 1) into a
     // generation of its own.
     std::unique_ptr<generation> compile(const std::string& text) {
@@ -332,7 +302,6 @@ class classify_test : public ::testing::Test {
         return v.size() == 1 ? v[0] : "error";
     }
 
-    static inline rte_mempool* pool_ = nullptr;
     const std::vector<port_plan> ports_ = {port_plan{0, "p0", 1}, port_plan{1, "p1", 0}};
 };
 

@@ -19,12 +19,14 @@
 #include "classify/acl.hpp"
 #include "classify/classify_stage.hpp"
 #include "classify/conntrack.hpp"
+#include "classify/exact.hpp"
 #include "config/config.hpp"
 #include "config/iptables.hpp"
 #include "corpus.hpp"
 #include "dataplane/compose.hpp"
 #include "dataplane/dataplane.hpp"
 #include "eal_env.hpp"
+#include "firewall_util.hpp"
 #include "mbuf_util.hpp"
 #include "packet/meta.hpp"
 #include "parse/parse_stage.hpp"
@@ -36,20 +38,8 @@ namespace {
 
 using namespace corpus;
 using ::testing::HasSubstr;
-
-std::vector<std::string> messages(const std::vector<config_error>& errors) {
-    std::vector<std::string> out;
-    for (const auto& e : errors) {
-        out.push_back(e.to_string());
-    }
-    return out;
-}
-
-config_result checked(const std::string& text) {
-    config_result r = parse_config(text, "ct.toml");
-    check_config(r.config, r.errors);
-    return r;
-}
+using unit::checked;
+using unit::messages;
 
 const std::string ports = "[[port]]\nname = \"p0\"\n[[port]]\nname = \"p1\"\n";
 
@@ -184,7 +174,6 @@ TEST(conntrack_config, tracking_and_capacity_changes_need_a_restart) {
 
 // ---- the classify stage with a connection table (EAL) -------------------------------------
 
-constexpr unsigned pool_size = 2047;
 constexpr uint8_t fin = 0x01, syn = 0x02, rst = 0x04, ack = 0x10;
 
 using addr4 = std::array<uint8_t, 4>;
@@ -220,29 +209,19 @@ struct pkt {
     uint16_t port;
 };
 
-class conntrack_test : public ::testing::Test {
+class conntrack_test : public unit::pool_test<conntrack_test> {
+  public:
+    static constexpr const char* pool_name = "ct_pool";
+    static constexpr unsigned pool_size = 2047;
+
   protected:
-    static void SetUpTestSuite() {
-        if (unit::dpdk_environment::error().empty()) {
-            pool_ = rte_pktmbuf_pool_create("ct_pool", pool_size, 0, packet_meta_priv_size,
-                                            RTE_MBUF_DEFAULT_BUF_SIZE,
-                                            static_cast<int>(rte_socket_id()));
-        }
-    }
-    static void TearDownTestSuite() {
-        rte_mempool_free(pool_);
-        pool_ = nullptr;
-    }
     void SetUp() override {
-        ASSERT_EQ(unit::dpdk_environment::error(), "");
-        ASSERT_NE(pool_, nullptr);
+        ASSERT_NO_FATAL_FAILURE(pool_test::SetUp());
         hz_ = rte_get_tsc_hz();
     }
     void TearDown() override {
         stage_.reset();
-        if (pool_ != nullptr) {
-            EXPECT_EQ(rte_mempool_avail_count(pool_), pool_size) << "mbufs leaked";
-        }
+        pool_test::TearDown();
     }
 
     // Loads the configuration: a new generation; the stage (and its
@@ -255,6 +234,11 @@ class conntrack_test : public ::testing::Test {
         ASSERT_TRUE(t) << ::testing::PrintToString(errors);
         gen_ = std::make_unique<generation>(++number_);
         gen_->add(std::move(t));
+        if (r.config.firewall->exact) {
+            auto ex = exact_table::build(*r.config.firewall->exact, 1, errors);
+            ASSERT_TRUE(ex) << ::testing::PrintToString(errors);
+            gen_->add(std::move(ex));
+        }
         if (!stage_) {
             std::string error;
             stage_ = classify_stage::create(0, *r.config.firewall, error);
@@ -315,9 +299,10 @@ class conntrack_test : public ::testing::Test {
         return v.empty() ? "" : v[0];
     }
     uint64_t events(event e) const { return counters_.events[static_cast<std::size_t>(e)].get(); }
+    // Packets rule i counted (the default policy: i = the number of rules).
+    uint64_t hits(std::size_t i) const { return gen_->find<acl_table>()->hits(0)[i].packets.get(); }
     uint32_t live() const { return stage_->connections()->size(); }
 
-    static inline rte_mempool* pool_ = nullptr;
     std::vector<port_plan> ports_ = {port_plan{.port_id = 0, .name = "p0"},
                                      port_plan{.port_id = 1, .name = "p1"}};
     std::unique_ptr<classify_stage> stage_;
@@ -625,6 +610,148 @@ dport = 443
     EXPECT_EQ(one(0, v4(proto_udp, udp(5000, 53), outsider, server), 0), "acl_default");
     // The server starting a connection outward: nothing lets it.
     EXPECT_EQ(one(0, v4(proto_tcp, tcp(40000, 25, syn), server, outsider), 1), "acl_default");
+}
+
+}  // namespace
+}  // namespace dpdk_app
+
+namespace dpdk_app {
+namespace {
+
+// ---- the state shortcut ---------------------------------------------------------------
+
+std::unique_ptr<acl_table> table_of(const std::string& text) {
+    const auto r = unit::checked(text);
+    EXPECT_TRUE(r.ok()) << ::testing::PrintToString(messages(r.errors));
+    std::vector<std::string> errors;
+    const std::vector<port_plan> plans = {port_plan{.port_id = 0, .name = "p0"},
+                                          port_plan{.port_id = 1, .name = "p1"}};
+    auto t = r.ok() ? acl_table::build(*r.config.firewall, plans, 1, errors) : nullptr;
+    EXPECT_TRUE(t) << ::testing::PrintToString(errors);
+    return t;
+}
+
+TEST(conntrack_shortcut, the_first_rule_that_can_match_a_state_decides_it_alone_or_not) {
+    auto t = table_of(host_firewall);
+    ASSERT_TRUE(t);
+    for (bool v6 : {false, true}) {
+        EXPECT_EQ(t->verdict_by_state(v6, ct_established), 0);
+        EXPECT_EQ(t->verdict_by_state(v6, ct_related), 0);
+        EXPECT_EQ(t->verdict_by_state(v6, ct_new), verdict_classify) << "rule 2 matches in_port";
+        EXPECT_EQ(t->verdict_by_state(v6, ct_invalid), verdict_default) << "no rule can match";
+        EXPECT_EQ(t->verdict_by_state(v6, ct_untracked), verdict_default);
+        EXPECT_EQ(t->verdict_by_state(v6, 0), verdict_classify);
+    }
+    // A count rule first: every state goes through rte_acl.
+    t = table_of(ports + R"(
+[firewall]
+default = "drop"
+[[firewall.rule]]
+action = "count"
+proto = "gre"
+[[firewall.rule]]
+state = ["established", "related"]
+action = "accept"
+)");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->verdict_by_state(false, ct_established), verdict_classify);
+    // A rule of one family first: the other family's packets skip it.
+    t = table_of(ports + R"(
+[firewall]
+default = "accept"
+[[firewall.rule]]
+action = "drop"
+src = "10.0.0.0/8"
+[[firewall.rule]]
+state = "established"
+action = "reject"
+[[firewall.rule]]
+state = "new"
+action = "drop"
+)");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->verdict_by_state(false, ct_established), verdict_classify);
+    EXPECT_EQ(t->verdict_by_state(true, ct_established), 1);
+    EXPECT_EQ(t->verdict_by_state(false, ct_new), verdict_classify);
+    EXPECT_EQ(t->verdict_by_state(true, ct_new), 2);
+    EXPECT_EQ(t->verdict_by_state(true, ct_related), verdict_default);
+}
+
+// The shortcut changes no verdict and no count: one conversation through
+// the host firewall, then again with a count rule first (no shortcut).
+TEST_F(conntrack_test, the_shortcut_gives_the_verdicts_and_counts_of_the_rules) {
+    const std::string counted = ports + R"(
+[firewall]
+default = "drop"
+[[firewall.rule]]
+id = "gre"
+proto = "gre"
+action = "count"
+)" + host_firewall.substr(host_firewall.find("[[firewall.rule]]"));
+    auto conversation = [&] {
+        auto a_to_b = [](uint8_t flags) { return v4(proto_tcp, tcp(40000, 80, flags), host_a, host_b); };
+        auto b_to_a = [](uint8_t flags) { return v4(proto_tcp, tcp(80, 40000, flags), host_b, host_a); };
+        std::vector<std::string> out;
+        auto add = [&](const std::vector<std::string>& v) { out.insert(out.end(), v.begin(), v.end()); };
+        // Handshake and data in one burst, then apart; B's SYN; an echo and
+        // its reply; an error about the connection; a reply to nothing.
+        add(run(0, {{a_to_b(syn), 0}, {b_to_a(syn | ack), 1}, {a_to_b(ack), 0}, {b_to_a(ack), 1}}));
+        add(run(1, {{a_to_b(ack | 0x08), 0}, {b_to_a(ack | 0x08), 1}}));
+        add(run(2, {{v4(proto_tcp, tcp(5555, 22, syn), host_b, host_a), 1}}));
+        add(run(3, {{v4(proto_icmp, echo(8, 7), host_a, host_b), 0},
+                    {v4(proto_icmp, echo(0, 7), host_b, host_a), 1},
+                    {v4(proto_icmp, icmp_error(3, 4, proto_tcp, tcp(40000, 80, ack), host_a, host_b),
+                        host_b, host_a), 1},
+                    {v4(proto_icmp, echo(0, 99), host_b, host_a), 1}}));
+        add(run(4, {{b_to_a(fin | ack), 1}, {a_to_b(fin | ack), 0}, {b_to_a(ack), 1}}));
+        return out;
+    };
+    load(host_firewall);
+    ASSERT_EQ(gen_->find<acl_table>()->verdict_by_state(false, ct_established), 0);
+    const auto fast = conversation();
+    const std::vector<uint64_t> fast_hits = {hits(0), hits(1), hits(2)};
+    stage_.reset();
+    load(counted);
+    ASSERT_EQ(gen_->find<acl_table>()->verdict_by_state(false, ct_established), verdict_classify);
+    const auto slow = conversation();
+    EXPECT_EQ(fast, slow);
+    EXPECT_EQ(fast_hits, (std::vector<uint64_t>{hits(1), hits(2), hits(3)}));
+    const std::vector<std::string> expect = {
+        "pass", "pass", "pass", "pass",  // handshake: new, then established
+        "pass", "pass",                  // data
+        "acl_default",                   // B's SYN: new from p1
+        "pass", "pass", "pass", "conntrack_invalid",  // echo, reply, related error, stray reply
+        "pass", "pass", "pass"};                      // teardown
+    EXPECT_EQ(fast, expect);
+    EXPECT_EQ(fast_hits, (std::vector<uint64_t>{10, 2, 1}))
+        << "established and related; new from A; the default";
+}
+
+// [firewall.exact] comes before the state check and the rules: an accept
+// entry lets B open a connection (its replies are then established) and
+// passes even an invalid segment; a drop entry drops established traffic.
+TEST_F(conntrack_test, exact_entries_come_before_the_state_and_the_rules) {
+    const addr4 host_c{203, 0, 113, 30};
+    load(host_firewall + R"(
+[firewall.exact]
+entries = ["accept src 198.51.100.20", "drop src 203.0.113.30"]
+)");
+    auto b_to_a = [](uint8_t flags) { return v4(proto_tcp, tcp(5555, 22, flags), host_b, host_a); };
+    auto a_to_b = [](uint8_t flags) { return v4(proto_tcp, tcp(22, 5555, flags), host_a, host_b); };
+    EXPECT_EQ(one(0, b_to_a(syn), 1), "pass") << "B is listed: the rules do not see it";
+    EXPECT_EQ(events(event::connections_created), 1u) << "its connection is tracked";
+    EXPECT_EQ(one(0.1, a_to_b(syn | ack), 0), "pass") << "A's answer is established";
+    EXPECT_EQ(one(0.2, v4(proto_tcp, tcp(6000, 80, ack), host_b, host_a), 1), "pass")
+        << "invalid, but listed";
+    EXPECT_EQ(one(0.3, v4(proto_tcp, tcp(40000, 80, syn), host_a, host_c), 0), "pass");
+    EXPECT_EQ(one(0.4, v4(proto_tcp, tcp(80, 40000, syn | ack), host_c, host_a), 1), "exact_deny")
+        << "C is denied even where the rules would call it established";
+    EXPECT_EQ(one(0.5, v4(proto_tcp, tcp(80, 40000, ack), host_b, host_a), 1), "pass");
+    const exact_table* ex = gen_->find<exact_table>();
+    ASSERT_NE(ex, nullptr);
+    EXPECT_EQ(ex->hits().accept_packets, 3u);
+    EXPECT_EQ(ex->hits().drop_packets, 1u);
+    EXPECT_EQ(hits(0), 1u) << "only A's answer went to the rules as established";
 }
 
 }  // namespace

@@ -25,10 +25,12 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "classify/acl.hpp"
 #include "classify/exact.hpp"
 #include "config/config.hpp"
 #include "corpus.hpp"
 #include "eal_env.hpp"
+#include "firewall_util.hpp"
 #include "mbuf_util.hpp"
 #include "packet/meta.hpp"
 #include "packet/parse.hpp"
@@ -39,13 +41,7 @@ namespace {
 using namespace corpus;
 using ::testing::HasSubstr;
 
-std::vector<std::string> messages(const std::vector<config_error>& errors) {
-    std::vector<std::string> out;
-    for (const auto& e : errors) {
-        out.push_back(e.to_string());
-    }
-    return out;
-}
+using unit::messages;
 
 // A configuration whose entries array holds lines, one element a line:
 // element k (0-based) is at line 4 + k (+ the lines of extra), column 3.
@@ -409,7 +405,6 @@ TEST_F(exact_files, a_missing_file_is_an_error_at_the_file_key) {
 
 // ---- the table on packets (EAL) ----------------------------------------------------------
 
-constexpr unsigned pool_size = 511;
 
 bytes v4(uint8_t proto, const bytes& l4, std::array<uint8_t, 4> src, std::array<uint8_t, 4> dst,
          uint16_t frag = 0) {
@@ -433,29 +428,12 @@ std::array<uint8_t, 16> a6(const std::string& text) {
     return addr(text).bytes;
 }
 
-class exact_table_test : public ::testing::Test {
-  protected:
-    static void SetUpTestSuite() {
-        if (unit::dpdk_environment::error().empty()) {
-            pool_ = rte_pktmbuf_pool_create("exact_pool", pool_size, 0, packet_meta_priv_size,
-                                            RTE_MBUF_DEFAULT_BUF_SIZE,
-                                            static_cast<int>(rte_socket_id()));
-        }
-    }
-    static void TearDownTestSuite() {
-        rte_mempool_free(pool_);
-        pool_ = nullptr;
-    }
-    void SetUp() override {
-        ASSERT_EQ(unit::dpdk_environment::error(), "");
-        ASSERT_NE(pool_, nullptr);
-    }
-    void TearDown() override {
-        if (pool_ != nullptr) {
-            EXPECT_EQ(rte_mempool_avail_count(pool_), pool_size) << "mbufs leaked";
-        }
-    }
+class exact_table_test : public unit::pool_test<exact_table_test> {
+  public:
+    static constexpr const char* pool_name = "exact_pool";
+    static constexpr unsigned pool_size = 511;
 
+  protected:
     static std::unique_ptr<exact_table> build(const std::vector<std::string>& lines,
                                               unsigned lanes = 1) {
         const auto r = parse_config(with_entries(lines), "fw.toml");
@@ -500,8 +478,6 @@ class exact_table_test : public ::testing::Test {
         const auto v = lookup(t, {frame});
         return v.size() == 1 ? v[0] : static_cast<exact_verdict>(42);
     }
-
-    static inline rte_mempool* pool_ = nullptr;
 };
 
 constexpr auto miss = exact_verdict::miss;
@@ -713,6 +689,31 @@ TEST_F(exact_table_test, hits_are_counted_per_lane_and_summed) {
     }
     EXPECT_GE(reinterpret_cast<uintptr_t>(&t->hits(1)) - reinterpret_cast<uintptr_t>(&t->hits(0)),
               RTE_CACHE_LINE_SIZE);
+}
+
+// The stats' totals (firewall_totals): a reload carries the hits over
+// while the section stays, whatever its entries; removing it clears them.
+TEST_F(exact_table_test, hits_carry_over_a_reload_while_the_section_stays) {
+    const auto first = build({"accept src 192.0.2.1", "drop src 203.0.113.9"});
+    const auto second = build({"accept src 192.0.2.1"});
+    ASSERT_TRUE(first && second);
+    const bytes ok = v4(proto_udp, udp(1, 2, 100), A, B);
+    const bytes bad = v4(proto_tcp, tcp(1, 2, 0x02), C, B);
+    lookup(*first, {ok, bad, bad});
+    firewall_totals totals;
+    EXPECT_EQ(totals.report(*first).drop_packets, 2u);
+    totals.retire(*first, second.get());
+    lookup(*second, {ok, bad});
+    auto sum = totals.report(*second);
+    EXPECT_EQ(sum.accept_packets, 2u);
+    EXPECT_EQ(sum.accept_bytes, 2 * 142u);
+    EXPECT_EQ(sum.drop_packets, 2u) << "the entry is gone; what it counted stays";
+    EXPECT_EQ(sum.drop_bytes, 2 * 54u);
+    totals.retire(*second, nullptr);
+    const auto third = build({"drop src 192.0.2.1"});
+    ASSERT_TRUE(third);
+    sum = totals.report(*third);
+    EXPECT_EQ(sum.accept_packets + sum.drop_packets, 0u) << "the section was removed in between";
 }
 
 TEST_F(exact_table_test, build_keeps_one_entry_per_key_and_refuses_contradictions) {
