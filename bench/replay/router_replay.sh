@@ -55,6 +55,7 @@ BOTH=0
 ACL_RULES=0
 EXACT=0
 CT_FLOWS=0
+CT_REPLIES=0
 L3FWD_ONLY=0
 FRAMES_SET=0
 
@@ -132,6 +133,11 @@ usage: $0 [options]
                      in_port net_pcap0: accept) before the deny rules;
                      l3fwd --lookup acl as with --acl-rules (target: ratio
                      >= 0.8). Same limits as --exact-entries
+  --conntrack-replies  with --conntrack-flows N: the capture holds 2 x N
+                     frames, each flow's frame followed by its reply (to
+                     10.0.0.0/8, routed out of port 1 by both): the
+                     connections are established after the first pass
+                     (without it every frame stays "new": one direction)
   --l3fwd-only       measure l3fwd alone (--pairs windows, no dpdk-app; for
                      a baseline, or while dpdk-app lacks a feature)
   --app PATH         dpdk-app binary (default build/app/dpdk-app)
@@ -160,6 +166,7 @@ while [[ $# -gt 0 ]]; do
         --acl-rules) ACL_RULES=$2; shift 2 ;;
         --exact-entries) EXACT=$2; shift 2 ;;
         --conntrack-flows) CT_FLOWS=$2; shift 2 ;;
+        --conntrack-replies) CT_REPLIES=1; shift ;;
         --l3fwd-only) L3FWD_ONLY=1; shift ;;
         --app) APP=$2; shift 2 ;;
         --l3fwd) L3FWD=$2; shift 2 ;;
@@ -195,6 +202,8 @@ is_uint "$CT_FLOWS" || die "--conntrack-flows must be an integer (2..262144)"
 # One frame per flow: the capture holds FLOWS frames, all of them in the
 # mbuf pools of both (net_pcap's infinite_rx).
 FLOWS=$((EXACT + CT_FLOWS))
+((!CT_REPLIES)) || ((CT_FLOWS > 0)) || die "--conntrack-replies goes with --conntrack-flows"
+((!CT_REPLIES)) || FLOWS=$((2 * CT_FLOWS))  # each flow's frame and its reply
 if ((FLOWS > 0)); then
     opt=--exact-entries
     ((EXACT > 0)) || opt=--conntrack-flows
@@ -318,6 +327,7 @@ PCAP="$TMP/frames.pcap"
 EMPTY="$TMP/empty.pcap"
 DSTS=alt
 ((EXACT == 0)) || DSTS=port1
+((!CT_REPLIES)) || DSTS=replies
 tool gen-pcap "$PCAP" "$FRAMES" "$MAC0" "$DSTS" || die "gen-pcap: $TOOL_OUT"
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' >"$EMPTY"
 PORT1_RX="rx_pcap=$EMPTY"
@@ -331,6 +341,8 @@ if [[ $L3FWD_ROUTES == same ]]; then
 else
     tool gen-routes "$ROUTES" 1 "$TMP/routes.txt" 198.51.100.2 || die "gen-routes: $TOOL_OUT"
 fi
+# The replies go to 10.0.0.0/8, through port 1 (l3fwd: gen-acl's 'R' rule).
+((!CT_REPLIES)) || echo "10.0.0.0/8 via 198.51.100.2" >>"$TMP/routes.txt"
 
 if ((ACL_RULES > 0)); then
     ct=()
@@ -483,7 +495,9 @@ if ((ACL_RULES > 0)); then
     APP_KIND+=" + [firewall] of $ACL_RULES deny rules"
 fi
 if ((CT_FLOWS > 0)); then
-    APP_KIND+=", conntrack (rules est + new first; $CT_FLOWS UDP flows, capacity $CT_CAPACITY)"
+    APP_KIND+=", conntrack (rules est + new first; $CT_FLOWS UDP flows"
+    ((CT_REPLIES)) && APP_KIND+=" seen both ways (frame, reply)"
+    APP_KIND+=", capacity $CT_CAPACITY)"
     TARGET=0.8
 fi
 if ((EXACT > 0)); then

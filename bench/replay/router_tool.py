@@ -8,7 +8,9 @@
       frame is a flow of its own, up to 2^24 frames), SPORT 1024 + i % 512,
       DPORT 5000 + i % 97. DSTS "alt" (default): destinations alternate
       between 198.18.0.0/24 and 198.18.1.0/24 (l3fwd's built-in LPM routes
-      to ports 0 and 1); "port1": all in 198.18.1.0/24 (port 1).
+      to ports 0 and 1); "port1": all in 198.18.1.0/24 (port 1); "replies":
+      frame 2j is frame j of "alt" and frame 2j + 1 its reply (addresses
+      and ports swapped: to 10.0.0.0/8), FRAMES / 2 flows seen both ways.
   router_tool.py gen-exact N APP_FILE L3FWD_V4 L3FWD_V6
       Writes the 5-tuples of the first N frames of "gen-pcap ... port1" as
       a dpdk-app [firewall.exact] file ("accept flow udp SRC SPORT DST
@@ -31,11 +33,13 @@
       198.18.0.0/24 -> 0 and 198.18.1.0/24 -> 1.
   router_tool.py gen-acl N SEED APP_TOML L3FWD_V4 L3FWD_V6 [CT_CAPACITY IN_PORT]
       Writes N random deny rules (source and destination prefixes, TCP or
-      UDP, a destination port range; no source inside 10.0.0.0/8, so none
-      matches the capture and every frame walks the whole rule set) as a
+      UDP, a destination port range; no source inside 10.0.0.0/8 or
+      198.0.0.0/8, so none matches the capture, replies included, and every
+      frame walks the whole rule set) as a
       dpdk-app [firewall] section (default accept) and as l3fwd --lookup acl
       rule files: the same rules as '@' lines, then l3fwd's routes as 'R'
-      lines (198.18.0.0/24 -> 0, 198.18.1.0/24 -> 1). With CT_CAPACITY
+      lines (198.18.0.0/24 -> 0, 198.18.1.0/24 -> 1, 10.0.0.0/8 -> 1 for
+      the replies of a "replies" capture). With CT_CAPACITY
       (> 0), dpdk-app also tracks connections: [firewall.conntrack]
       capacity = CT_CAPACITY, and before the deny rules "est" (state
       established or related: accept) and "new" (state new, in_port =
@@ -82,7 +86,7 @@ def parse_mac(text):
     return b
 
 
-DSTS = ("alt", "port1")
+DSTS = ("alt", "port1", "replies")
 MAX_FLOWS = 1 << 24
 
 
@@ -107,7 +111,13 @@ def gen_pcap(path, frames, dst_mac, dsts="alt"):
     with open(path, "wb") as out:
         out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for i in range(frames):
-            src_ip, sport, dst_ip, dport = flow(i, dsts)
+            if dsts == "replies":
+                # Frame 2j is flow j of "alt", frame 2j + 1 its reply.
+                src_ip, sport, dst_ip, dport = flow(i >> 1, "alt")
+                if i & 1:
+                    src_ip, sport, dst_ip, dport = dst_ip, dport, src_ip, sport
+            else:
+                src_ip, sport, dst_ip, dport = flow(i, dsts)
             src = bytes([0x02, 0, 0, 0, 0x0A, 0x01])
             payload = bytes(18)
             udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0)
@@ -374,7 +384,7 @@ def gen_acl(n, seed, app_toml, l3fwd_v4, l3fwd_v6, ct_capacity=0, in_port=None):
     rules = []
     while len(rules) < n:
         first = rng.randint(11, 223)
-        if first == 127:
+        if first in (127, 198):  # no source of the capture's replies either
             continue
         slen = rng.randint(8, 32)
         dlen = rng.randint(8, 32)
@@ -405,6 +415,7 @@ def gen_acl(n, seed, app_toml, l3fwd_v4, l3fwd_v6, ct_capacity=0, in_port=None):
             out.write("@%s %s 0 : 65535 %d : %d %d/0xff\n" % (src, dst, lo, hi, proto))
         out.write("R0.0.0.0/0 198.18.0.0/24 0 : 65535 0 : 65535 0/0 0\n")
         out.write("R0.0.0.0/0 198.18.1.0/24 0 : 65535 0 : 65535 0/0 1\n")
+        out.write("R0.0.0.0/0 10.0.0.0/8 0 : 65535 0 : 65535 0/0 1\n")
     with open(l3fwd_v6, "w") as out:
         out.write("R0:0:0:0:0:0:0:0/0 2001:db8:0:0:0:0:0:0/32 0 : 65535 0 : 65535 0/0 1\n")
 

@@ -121,6 +121,9 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
     const uint16_t a6 = prepare(pkts6_.data(), n6, true, *t, ctx6, ct, now, passed6_.data(),
                                 probes6_.data(), state6_.data(), acl6_.data(), keys6_.data(),
                                 data6_.data());
+    // Commits that change no connection's state leave every state read so
+    // far valid (the common case: a burst of established packets).
+    const uint32_t changes = ct != nullptr ? ct->changes() : 0;
     const uint32_t cats = t->categories();
     if (a4 > 0) {
         rte_acl_classify(ctx4, data4_.data(), results4_.data(), a4, cats);
@@ -153,7 +156,8 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
             // Earlier packets of this burst may have changed the connection
             // since its state was read (a SYN and its SYN-ACK in one burst).
             probe = v6 ? &probes6_[k] : &probes4_[k];
-            state = ct->state(*probe, now);
+            state = ct->changes() == changes ? (v6 ? state6_[k] : state4_[k])
+                                             : ct->state(*probe, now);
         }
         const bool passed = (v6 ? passed6_[k] : passed4_[k]) != 0;
         if (!passed) {

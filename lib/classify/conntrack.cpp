@@ -403,6 +403,7 @@ int32_t connection_table::insert(ct_probe& p, uint64_t now, stage_context& ctx) 
     if (pos < 0) {
         return -1;
     }
+    ++(p.v6 ? v6_.used : v4_.used);
     inserted_ = true;
     p.pos = pos;
     return pos;
@@ -426,7 +427,10 @@ bool connection_table::commit(ct_probe& p, uint8_t state, const conntrack_policy
         e->proto = p.proto;
         e->tcp = tcp ? tcp_state::syn_sent : tcp_state::none;
         ctx.count(event::connections_created);
+        ++changes_;
     } else {
+        const uint8_t flags_before = e->flags;
+        const tcp_state tcp_before = e->tcp;
         const bool orig = p.src_is_lo == ((e->flags & ct_flag_orig_lo) != 0);
         if (tcp && orig && syn_only(f) &&
             (e->tcp == tcp_state::closed || e->tcp == tcp_state::closing)) {
@@ -454,6 +458,9 @@ bool connection_table::commit(ct_probe& p, uint8_t state, const conntrack_policy
                     e->tcp = (e->flags & both) == both ? tcp_state::closing : tcp_state::fin_wait;
                 }
             }
+        }
+        if (e->flags != flags_before || e->tcp != tcp_before) {
+            ++changes_;
         }
     }
     uint64_t timeout = policy.other;
@@ -507,12 +514,15 @@ uint32_t connection_table::expire_family(family<Key>& f, uint64_t now, uint32_t 
     }
     if (removed > 0) {
         ctx.count(event::connections_expired, removed);
+        f.used -= std::min(f.used, removed);
+        ++changes_;
     }
     return removed;
 }
 
 uint32_t connection_table::expire(uint64_t now, uint32_t n, stage_context& ctx) noexcept {
-    const uint32_t removed = expire_family(v4_, now, n, ctx) + expire_family(v6_, now, n, ctx);
+    const uint32_t removed = (v4_.used != 0 ? expire_family(v4_, now, n, ctx) : 0) +
+                             (v6_.used != 0 ? expire_family(v6_, now, n, ctx) : 0);
     removed_ = removed_ || removed > 0;
     return removed;
 }

@@ -132,6 +132,12 @@ class connection_table {
     // stopped; removes the timed-out connections. Returns how many.
     uint32_t expire(uint64_t now, uint32_t n, stage_context& ctx) noexcept;
 
+    // Bumped whenever the state() of some packet may have changed: a
+    // connection created, reopened or advanced (its flags or TCP state), or
+    // removed. Equal before and after a run of commits: every state() read
+    // before it still holds.
+    uint32_t changes() const noexcept { return changes_; }
+
     uint32_t capacity() const noexcept { return capacity_; }
     // Connections in the tables (timed out but not yet removed included).
     uint32_t size() const noexcept;
@@ -142,6 +148,7 @@ class connection_table {
         rte_hash* hash = nullptr;
         ct_entry* entries = nullptr;  // by rte_hash position
         uint32_t cursor = 0;          // next slot expire() looks at
+        uint32_t used = 0;            // connections in the table (expire() skips an empty one)
         std::array<Key, max_burst> keys;
         std::array<const void*, max_burst> key_ptrs;
         std::array<int32_t, max_burst> positions;
@@ -160,6 +167,7 @@ class connection_table {
     bool inserted_ = false;  // this burst created a connection
     bool removed_ = false;   // this burst removed connections: positions may be stale
     bool swept_ = false;     // this burst swept a full table
+    uint32_t changes_ = 0;
     family<ct_key4> v4_;
     family<ct_key6> v6_;
 };
