@@ -24,6 +24,33 @@ inline int32_t settle(const uint32_t* results, uint32_t categories, rule_hits* h
     return terminal == 0 ? verdict_default : static_cast<int32_t>(terminal - 1);
 }
 
+// The hits of a run of packets that one rule (or the default) decided,
+// written to the lane's counters when the rule changes and at the end of
+// the burst: a counter increment per packet would chain a load and a store
+// through memory from one packet to the next.
+struct run_tally {
+    rule_hits* row = nullptr;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+
+    void add(rule_hits* r, uint32_t b) noexcept {
+        if (r != row) {
+            flush();
+            row = r;
+        }
+        ++packets;
+        bytes += b;
+    }
+    void flush() noexcept {
+        if (packets != 0) {
+            row->packets.add(packets);
+            row->bytes.add(bytes);
+        }
+        packets = 0;
+        bytes = 0;
+    }
+};
+
 // The packets of one family: their connection state, and the keys of those
 // the rules must classify (not passed by the exact table, not invalid and
 // dropped, not decided by their state alone). Returns how many went to
@@ -137,6 +164,7 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
     const bool drop_invalid = t->conntrack().drop_invalid;
     uint16_t kept = 0;
     bool rejected = false;
+    run_tally tally;
     for (uint16_t i = 0; i < b.count; ++i) {
         rte_mbuf* m = b.pkts[i];
         const uint8_t family = family_[i];
@@ -191,8 +219,7 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
                 v = settle(again_.data(), cats, hits, bytes);
             }
             if (v >= 0) {
-                hits[v].packets.inc();
-                hits[v].bytes.add(bytes);
+                tally.add(&hits[v], bytes);
                 const firewall_action a = t->action(static_cast<std::size_t>(v));
                 if (a == firewall_action::drop) {
                     ctx.drop(m, drop_reason::acl_deny);
@@ -208,8 +235,7 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
                     continue;
                 }
             } else {
-                default_hits.packets.inc();
-                default_hits.bytes.add(bytes);
+                tally.add(&default_hits, bytes);
                 if (default_drops) {
                     ctx.drop(m, drop_reason::acl_default);
                     continue;
@@ -222,6 +248,7 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
         }
         b.pkts[kept++] = m;
     }
+    tally.flush();
     if (kept != b.count) {
         b.count = kept;
         b.port_runs = {};
