@@ -193,6 +193,10 @@ int run(int argc, char** argv) {
 
     std::vector<char*> eal_argv;
     std::vector<std::string> eal_storage = args.eal;
+    if (const std::string notice = map_lcores_to_cpus(eal_storage, available_cpus());
+        !notice.empty()) {
+        std::fprintf(stderr, "%s\n", notice.c_str());
+    }
     for (auto& a : eal_storage) {
         eal_argv.push_back(a.data());
     }

@@ -1,11 +1,15 @@
 #include "config/options.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 
 namespace dpdk_app {
@@ -208,6 +212,110 @@ uint64_t free_hugepages() {
         }
     }
     return total;
+}
+
+std::vector<unsigned> available_cpus() {
+    std::vector<unsigned> out;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+        return out;
+    }
+    for (unsigned c = 0; c < CPU_SETSIZE; ++c) {
+        if (CPU_ISSET(c, &set)) {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+namespace {
+
+// The lcores of an EAL "-l" list ("0-3", "0,2,4-5"), in order; nullopt
+// when it is not such a list.
+std::optional<std::vector<unsigned>> lcore_list(std::string_view text) {
+    constexpr unsigned most = 1024;  // beyond any RTE_MAX_LCORE
+    std::vector<unsigned> out;
+    std::set<unsigned> seen;
+    while (!text.empty()) {
+        const std::size_t comma = text.find(',');
+        const std::string_view item = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        const std::size_t dash = item.find('-');
+        unsigned lo = 0;
+        unsigned hi = 0;
+        auto number = [](std::string_view t, unsigned& v) {
+            const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+            return !t.empty() && ec == std::errc{} && end == t.data() + t.size() && v < most;
+        };
+        if (!number(item.substr(0, dash), lo) ||
+            !number(dash == std::string_view::npos ? item : item.substr(dash + 1), hi) ||
+            hi < lo) {
+            return std::nullopt;
+        }
+        for (unsigned l = lo; l <= hi; ++l) {
+            if (!seen.insert(l).second) {
+                return std::nullopt;
+            }
+            out.push_back(l);
+        }
+    }
+    if (out.empty()) {
+        return std::nullopt;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string map_lcores_to_cpus(std::vector<std::string>& eal_args,
+                               const std::vector<unsigned>& cpus) {
+    std::size_t at = eal_args.size();  // the argument that holds the list
+    bool joined = false;               // "-lLIST" rather than "-l LIST"
+    for (std::size_t i = 1; i < eal_args.size(); ++i) {
+        const std::string& a = eal_args[i];
+        if (a == "-c" || a.rfind("--lcores", 0) == 0 || (a.rfind("-c", 0) == 0 && a.size() > 2)) {
+            return "";  // the user placed the lcores (or gave a mask): theirs
+        }
+        if (a == "-l" && i + 1 < eal_args.size()) {
+            at = i + 1;
+            joined = false;
+        } else if (a.rfind("-l", 0) == 0 && a.size() > 2 && a[2] != '-') {
+            at = i;
+            joined = true;
+        }
+    }
+    if (at == eal_args.size() || cpus.empty()) {
+        return "";
+    }
+    const std::string list = joined ? eal_args[at].substr(2) : eal_args[at];
+    const auto lcores = lcore_list(list);
+    if (!lcores) {
+        return "";
+    }
+    const std::set<unsigned> have(cpus.begin(), cpus.end());
+    if (std::all_of(lcores->begin(), lcores->end(), [&](unsigned l) { return have.count(l) != 0; })) {
+        return "";
+    }
+    std::string mapping;
+    for (std::size_t k = 0; k < lcores->size(); ++k) {
+        mapping += (k == 0 ? "" : ",") + std::to_string((*lcores)[k]) + "@" +
+                   std::to_string(cpus[k % cpus.size()]);
+    }
+    std::string available;
+    for (std::size_t k = 0; k < cpus.size(); ++k) {
+        available += (k == 0 ? "" : ",") + std::to_string(cpus[k]);
+    }
+    if (joined) {
+        eal_args[at] = "--lcores=" + mapping;
+    } else {
+        eal_args[at - 1] = "--lcores";
+        eal_args[at] = mapping;
+    }
+    return "dpdk-app: -l " + list + " names CPUs this machine does not offer (available: " +
+           available + "); running as --lcores " + mapping +
+           " (lcores that share a CPU take turns: fine to try it out, not for line rate; pass "
+           "--lcores to choose the placement)";
 }
 
 }  // namespace dpdk_app

@@ -43,4 +43,17 @@ bool wants_no_huge(const std::vector<std::string>& eal_args);
 // Free 2 MB / 1 GB hugepages summed over sizes, from /sys.
 uint64_t free_hugepages();
 
+// The CPUs this process may run on (its affinity), ascending.
+std::vector<unsigned> available_cpus();
+
+// "-l 0-3" on a machine of two CPUs: EAL refuses lcores without a CPU of
+// their own. When eal_args name the lcores with -l LIST (or -lLIST) and LIST
+// has a CPU not in cpus, rewrites it as --lcores mapping the k-th lcore of
+// LIST onto cpus[k % cpus.size()] ("0@0,1@1,2@0,3@1") and returns the
+// one-line notice to print; otherwise (no -l, --lcores or -c given, every
+// CPU available, a LIST EAL would reject anyway) changes nothing and
+// returns "".
+std::string map_lcores_to_cpus(std::vector<std::string>& eal_args,
+                               const std::vector<unsigned>& cpus);
+
 }  // namespace dpdk_app

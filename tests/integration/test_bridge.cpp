@@ -2,8 +2,10 @@
 // net_null under load stopped by signals.
 #include <gtest/gtest.h>
 
+#include <sched.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -107,6 +109,37 @@ TEST(Bridge, TwoPortsAreCrossConnected) {
     EXPECT_EQ(stats["ports"][0]["rx"], a.size());
     EXPECT_EQ(stats["ports"][0]["tx"], b.size());
     EXPECT_EQ(stats["ports"][1]["peer"], 0);
+}
+
+// "dpdk-app -l 0-3" on a machine of fewer CPUs: an -l list naming a CPU the
+// process may not use runs, its lcores mapped onto the CPUs there are, with
+// a one-line notice (the list here always names one CPU too many).
+TEST(Bridge, AnLcoreListBeyondTheCpusRunsMapped) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+    int last = -1;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+        last = CPU_ISSET(c, &set) ? c : last;
+    }
+    ASSERT_GE(last, 0);
+    const std::string list = "0-" + std::to_string(std::max(last + 1, 3));
+    temp_dir dir;
+    const auto a = make_frames(1000, 5);
+    write_pcap(dir.file("a.pcap"), a);
+    auto args = eal_base("-l " + list);
+    args.insert(args.end(), {"--vdev=net_pcap0,rx_pcap=" + dir.file("a.pcap") +
+                                 ",tx_pcap=" + dir.file("out.pcap"),
+                             "--", "--idle-exit", "500", "--stats-json", dir.file("stats.json")});
+    const run_result r = run_app(args, dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("-l " + list + " names CPUs this machine does not offer"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("running as --lcores 0@"), std::string::npos) << r.err;
+    EXPECT_EQ(read_pcap(dir.file("out.pcap")), a);
+    const auto stats = read_json(dir.file("stats.json"));
+    EXPECT_TRUE(conservation_holds(stats));
 }
 
 TEST(Bridge, ConfiguredPeersAndPlacementAreHonoured) {

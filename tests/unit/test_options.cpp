@@ -2,6 +2,7 @@
 // file checks and --no-huge detection.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -283,6 +284,57 @@ TEST(parse_app_options, duration_must_be_finite) {
               "--duration: expected a number of seconds >= 0, got 'inf'");
     EXPECT_EQ(parse_error({"--duration", "nan"}),
               "--duration: expected a number of seconds >= 0, got 'nan'");
+}
+
+}  // namespace
+}  // namespace dpdk_app
+
+namespace dpdk_app {
+namespace {
+
+// -l on a machine with fewer CPUs: each lcore onto an available CPU in turn.
+TEST(map_lcores_to_cpus, a_list_beyond_the_cpus_becomes_an_lcores_mapping) {
+    std::vector<std::string> eal = {"dpdk-app", "-l", "0-3", "--vdev=net_tap0"};
+    const std::string notice = map_lcores_to_cpus(eal, {0, 1});
+    EXPECT_THAT(eal, ElementsAre("dpdk-app", "--lcores", "0@0,1@1,2@0,3@1", "--vdev=net_tap0"));
+    EXPECT_THAT(notice, ::testing::HasSubstr("-l 0-3 names CPUs this machine does not offer "
+                                             "(available: 0,1); running as --lcores "
+                                             "0@0,1@1,2@0,3@1"));
+    // Joined form, a list with gaps, CPUs that do not start at 0.
+    eal = {"dpdk-app", "-l1,3,5-6"};
+    EXPECT_NE(map_lcores_to_cpus(eal, {2, 3}), "");
+    EXPECT_THAT(eal, ElementsAre("dpdk-app", "--lcores=1@2,3@3,5@2,6@3"));
+}
+
+TEST(map_lcores_to_cpus, changes_nothing_when_every_cpu_is_there_or_the_user_placed_them) {
+    const std::vector<std::vector<std::string>> keep = {
+        {"dpdk-app", "-l", "0-1"},                          // both CPUs exist
+        {"dpdk-app", "-l", "1"},
+        {"dpdk-app", "--lcores", "(0-3)@(0-1)"},            // explicit placement
+        {"dpdk-app", "-l", "0-3", "--lcores=0@0,1@1"},      // both: EAL decides
+        {"dpdk-app", "-c", "0xf"},                          // a mask
+        {"dpdk-app", "-c0xf", "-l", "0-3"},
+        {"dpdk-app", "--no-pci"},                           // no list: EAL's default
+        {"dpdk-app", "-l"},                                 // no value: EAL's error
+        {"dpdk-app", "-l", "3-1"},                          // not a list EAL takes
+        {"dpdk-app", "-l", "0,0"},
+        {"dpdk-app", "-l", "a-b"},
+        {"dpdk-app", "-l", "0-2000"},
+    };
+    for (const auto& args : keep) {
+        auto eal = args;
+        EXPECT_EQ(map_lcores_to_cpus(eal, {0, 1}), "") << ::testing::PrintToString(args);
+        EXPECT_EQ(eal, args);
+    }
+    std::vector<std::string> eal = {"dpdk-app", "-l", "0-3"};
+    EXPECT_EQ(map_lcores_to_cpus(eal, {}), "") << "affinity unknown: EAL decides";
+}
+
+TEST(available_cpus, lists_at_least_the_cpu_this_runs_on) {
+    const auto cpus = available_cpus();
+    ASSERT_FALSE(cpus.empty());
+    EXPECT_TRUE(std::is_sorted(cpus.begin(), cpus.end()));
+    EXPECT_LE(cpus.size(), static_cast<std::size_t>(sysconf(_SC_NPROCESSORS_CONF)));
 }
 
 }  // namespace
