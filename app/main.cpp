@@ -17,6 +17,7 @@
 #include <rte_version.h>
 
 #include "config/options.hpp"
+#include "ctl/preflight.hpp"
 #include "ctl/report.hpp"
 #include "ctl/telemetry.hpp"
 #include "dataplane/compose.hpp"
@@ -182,9 +183,18 @@ int run(int argc, char** argv) {
         std::printf("%s: configuration is valid\n", cfg.config.source.c_str());
         return exit_ok;
     }
+    if (rc.options.preflight) {
+        const auto findings = preflight(cfg.config, args.eal, machine_roots());
+        std::fputs(preflight_text(findings).c_str(), stdout);
+        return preflight_passes(findings) ? exit_ok : exit_runtime;
+    }
     if (auto err = check_vdev_files(args.eal); !err.empty()) {
         fail(err);
         return exit_usage;
+    }
+    if (auto err = check_file_prefix(args.eal); !err.empty()) {
+        fail(err);
+        return exit_runtime;
     }
     if (!wants_no_huge(args.eal) && free_hugepages() == 0) {
         fail("no hugepages available: run scripts/hugepages.sh or pass --no-huge");
@@ -203,8 +213,9 @@ int run(int argc, char** argv) {
     eal_argv.push_back(nullptr);
     if (rte_eal_init(static_cast<int>(eal_storage.size()), eal_argv.data()) < 0) {
         const int e = rte_errno;
-        fail(std::string("EAL initialisation failed: ") + rte_strerror(e) +
-             (e == EINVAL ? " (check the EAL arguments before `--`)" : ""));
+        fail(e == 0 ? std::string("EAL initialisation failed (EAL's own lines above say why)")
+                    : std::string("EAL initialisation failed: ") + rte_strerror(e) +
+                          (e == EINVAL ? " (check the EAL arguments before `--`)" : ""));
         return e == EINVAL ? exit_usage : exit_runtime;
     }
     int code = exit_ok;
@@ -225,6 +236,10 @@ int run(int argc, char** argv) {
         report.mempool.available = rte_mempool_avail_count(rc.dp->pool());
         telemetry_attach(nullptr);
         if (!write_stats(rc, report)) {
+            code = exit_runtime;
+        }
+        for (const auto& lost : short_tx_pcap_files(args.eal, report)) {
+            fail(lost);
             code = exit_runtime;
         }
         std::fputs(summary_text(report).c_str(), stdout);

@@ -1,11 +1,13 @@
 #include "config/options.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -89,6 +91,11 @@ app_options parse_app_options(const std::vector<std::string>& args, std::string&
                 return o;
             }
             o.check_config = true;
+        } else if (arg == "--preflight") {
+            if (!flag()) {
+                return o;
+            }
+            o.preflight = true;
         } else if (arg == "--duration") {
             if (!value(v)) {
                 return o;
@@ -141,6 +148,9 @@ std::string usage_text(const std::string& program) {
            "see the DPDK EAL documentation. Application options, after `--`:\n"
            "  -c, --config FILE     TOML configuration (default: the embedded one)\n"
            "      --check-config    validate the configuration and exit (0 ok, 2 errors)\n"
+           "      --preflight       check this machine for a start with these EAL options\n"
+           "                        and configuration, print each finding with its fix,\n"
+           "                        exit (0 a start would get past them, 1 not)\n"
            "      --duration SEC    stop after SEC seconds\n"
            "      --idle-exit MS    stop once no packet arrived for MS ms after the first\n"
            "      --stats-json FILE write counters to FILE at exit and on SIGUSR1\n"
@@ -151,8 +161,8 @@ std::string usage_text(const std::string& program) {
            "Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.\n";
 }
 
-std::string check_vdev_files(const std::vector<std::string>& eal_args) {
-    namespace fs = std::filesystem;
+std::vector<vdev_param> vdev_params(const std::vector<std::string>& eal_args) {
+    std::vector<vdev_param> out;
     for (std::size_t i = 0; i < eal_args.size(); ++i) {
         std::string spec;
         if (eal_args[i].starts_with("--vdev=")) {
@@ -168,27 +178,70 @@ std::string check_vdev_files(const std::vector<std::string>& eal_args) {
         const std::string dev = part;
         while (std::getline(parts, part, ',')) {
             const auto eq = part.find('=');
-            if (eq == std::string::npos) {
-                continue;
+            if (eq != std::string::npos) {
+                out.push_back({dev, part.substr(0, eq), part.substr(eq + 1)});
             }
-            const std::string key = part.substr(0, eq);
-            const std::string path = part.substr(eq + 1);
-            if (key == "rx_pcap" && ::access(path.c_str(), R_OK) != 0) {
-                return dev + ": rx_pcap file '" + path + "' does not exist or is not readable";
+        }
+    }
+    return out;
+}
+
+std::string check_vdev_files(const std::vector<std::string>& eal_args) {
+    namespace fs = std::filesystem;
+    for (const auto& p : vdev_params(eal_args)) {
+        if (p.key == "rx_pcap" && ::access(p.value.c_str(), R_OK) != 0) {
+            return p.device + ": rx_pcap file '" + p.value + "' does not exist or is not readable";
+        }
+        if (p.key == "tx_pcap") {
+            fs::path dir = fs::path(p.value).parent_path();
+            if (dir.empty()) {
+                dir = ".";
             }
-            if (key == "tx_pcap") {
-                fs::path dir = fs::path(path).parent_path();
-                if (dir.empty()) {
-                    dir = ".";
-                }
-                if (::access(dir.c_str(), W_OK) != 0) {
-                    return dev + ": cannot write tx_pcap file '" + path + "': directory '" +
-                           dir.string() + "' does not exist or is not writable";
-                }
+            if (::access(dir.c_str(), W_OK) != 0) {
+                return p.device + ": cannot write tx_pcap file '" + p.value + "': directory '" +
+                       dir.string() + "' does not exist or is not writable";
             }
         }
     }
     return {};
+}
+
+std::string check_file_prefix(const std::vector<std::string>& eal_args) {
+    std::string prefix = "rte";
+    for (std::size_t i = 1; i < eal_args.size(); ++i) {
+        const std::string& a = eal_args[i];
+        if (a == "--in-memory" || a == "--no-shconf") {
+            return "";
+        }
+        if (a == "--file-prefix" && i + 1 < eal_args.size()) {
+            prefix = eal_args[++i];
+        } else if (a.starts_with("--file-prefix=")) {
+            prefix = a.substr(14);
+        }
+    }
+    // Where EAL keeps it (eal_get_runtime_dir): /var/run/dpdk for root, else
+    // $XDG_RUNTIME_DIR/dpdk or /tmp/dpdk.
+    std::string dir = "/var/run/dpdk";
+    if (::getuid() != 0) {
+        const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+        dir = std::string(xdg != nullptr ? xdg : "/tmp") + "/dpdk";
+    }
+    const std::string path = dir + "/" + prefix + "/config";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return "";
+    }
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    const bool held = ::fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+    ::close(fd);
+    if (!held) {
+        return "";  // left by a process that is gone: EAL takes it over
+    }
+    return "--file-prefix " + prefix + " is in use by process " + std::to_string(lock.l_pid) +
+           " (another dpdk-app or DPDK primary process): give each instance its own "
+           "--file-prefix";
 }
 
 bool wants_no_huge(const std::vector<std::string>& eal_args) {

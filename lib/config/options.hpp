@@ -11,6 +11,7 @@ namespace dpdk_app {
 struct app_options {
     std::optional<std::string> config_file;  // -c, --config
     bool check_config = false;               // --check-config
+    bool preflight = false;                  // --preflight
     double duration_s = 0;                   // --duration SECONDS (0 = until signalled)
     uint32_t idle_exit_ms = 0;               // --idle-exit MS (0 = off)
     std::optional<std::string> stats_json;   // --stats-json FILE
@@ -32,10 +33,25 @@ app_options parse_app_options(const std::vector<std::string>& args, std::string&
 
 std::string usage_text(const std::string& program);
 
+// One KEY=VALUE of a --vdev argument ("--vdev=net_pcap0,rx_pcap=in.pcap":
+// device net_pcap0, key rx_pcap, value in.pcap), in the order given.
+struct vdev_param {
+    std::string device;
+    std::string key;
+    std::string value;
+};
+std::vector<vdev_param> vdev_params(const std::vector<std::string>& eal_args);
+
 // Checks the EAL arguments a user most often gets wrong before EAL sees them:
 // a net_pcap rx_pcap= file that is not there, a tx_pcap= directory that is not
 // there. Returns an empty string or the reason.
 std::string check_vdev_files(const std::vector<std::string>& eal_args);
+
+// Another process holds the EAL runtime configuration of the --file-prefix
+// these arguments use (default "rte"; nothing to share with --in-memory or
+// --no-shconf): the message naming it and its PID, else "". EAL alone says
+// only "Cannot create lock".
+std::string check_file_prefix(const std::vector<std::string>& eal_args);
 
 // True when the EAL arguments ask to run without hugepages.
 bool wants_no_huge(const std::vector<std::string>& eal_args);

@@ -1,11 +1,14 @@
 #include "ctl/report.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include <rte_ethdev.h>
 
+#include "config/options.hpp"
 #include "ctl/json.hpp"
 #include "pipeline/generation.hpp"
 
@@ -142,6 +145,32 @@ std::string to_json(const run_report& r) {
     j.end_object();
     j.end_object();
     return j.str() + "\n";
+}
+
+std::vector<std::string> short_tx_pcap_files(const std::vector<std::string>& eal_args,
+                                             const run_report& r) {
+    std::vector<std::string> out;
+    for (const auto& p : vdev_params(eal_args)) {
+        if (p.key != "tx_pcap") {
+            continue;
+        }
+        const auto port = std::find_if(r.ports.begin(), r.ports.end(),
+                                       [&](const port_report& pr) { return pr.name == p.device; });
+        if (port == r.ports.end()) {
+            continue;
+        }
+        const uint64_t expected = 24 + 16 * port->opackets + port->obytes;
+        std::error_code ec;
+        const uint64_t size = std::filesystem::file_size(p.value, ec);
+        if (ec || size < expected) {
+            out.push_back(p.device + ": tx_pcap file '" + p.value + "' holds " +
+                          (ec ? std::string("nothing readable") : std::to_string(size) + " bytes") +
+                          " of the " + std::to_string(expected) + " written to it (" +
+                          std::to_string(port->opackets) +
+                          " frames): frames were lost; is its file system full? (df -h)");
+        }
+    }
+    return out;
 }
 
 run_report make_report(const dataplane& dp, double seconds, bool final) {

@@ -47,6 +47,14 @@ std::string to_json(const run_report& r);
 // since the lanes started.
 run_report make_report(const dataplane& dp, double seconds, bool final);
 
+// Each tx_pcap file of eal_args against what its port sent (the driver's
+// opackets and obytes in r, the ports closed so the files are complete): a
+// file shorter than the 24-byte header plus 16 bytes and the frame per
+// packet lost frames that its port counted as sent — a full file system, of
+// which libpcap says nothing. One message per such file.
+std::vector<std::string> short_tx_pcap_files(const std::vector<std::string>& eal_args,
+                                             const run_report& r);
+
 // The lines printed at exit: totals, drops by reason, ports.
 std::string summary_text(const run_report& r);
 

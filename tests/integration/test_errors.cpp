@@ -173,3 +173,29 @@ TEST(Cli, HelpAndVersion) {
 }
 
 }  // namespace
+
+namespace {
+
+// --preflight with this machine's real /sys: vdevs only pass; a configured
+// port no vdev provides fails with its fix; nothing is started either way
+// (EAL is not initialised).
+TEST(Preflight, ChecksTheMachineAndTheConfigurationWithoutStarting) {
+    temp_dir dir;
+    auto args = eal_base("-l 0");
+    args.insert(args.end(), {"--vdev=net_null0", "--", "--preflight"});
+    run_result r = run_app(args, dir);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_THAT(r.out, HasSubstr("ok    hugepages: not used (--no-huge)"));
+    EXPECT_THAT(r.out, HasSubstr("ok    pci: not probed (--no-pci)"));
+    EXPECT_THAT(r.out, HasSubstr("preflight: a start would get past these checks"));
+    std::ofstream(dir.file("two.toml")) << "[[port]]\nname = \"net_null0\"\n[[port]]\nname = \"net_tap9\"\n";
+    args = eal_base("-l 0");
+    args.insert(args.end(), {"--vdev=net_null0", "--", "-c", dir.file("two.toml"), "--preflight"});
+    r = run_app(args, dir);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_THAT(r.out, HasSubstr("FAIL  port net_tap9: in the configuration, but EAL will not "
+                                 "probe such a device\n      fix: --vdev=net_tap9,..."));
+    EXPECT_THAT(r.out, HasSubstr("preflight: 1 problem(s) would stop a start"));
+}
+
+}  // namespace
