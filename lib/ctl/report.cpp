@@ -242,9 +242,12 @@ std::string summary_text(const run_report& r) {
     for (const auto& port : r.ports) {
         out += format(
             "  port %u %-12s rx %llu tx %llu (driver: in %llu out %llu missed %llu "
-            "errors %llu/%llu)\n",
+            "errors %llu/%llu",
             unsigned{port.id}, port.name.c_str(), ull(port.rx), ull(port.tx), ull(port.ipackets),
             ull(port.opackets), ull(port.imissed), ull(port.ierrors), ull(port.oerrors));
+        // Frames the driver could not take for want of mbufs: lost before
+        // the pipeline saw them ([mempool] mbufs too small for the load).
+        out += port.rx_nombuf > 0 ? format(" no-mbuf %llu)\n", ull(port.rx_nombuf)) : ")\n";
     }
     return out;
 }
