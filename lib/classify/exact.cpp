@@ -173,13 +173,15 @@ std::unique_ptr<exact_table> exact_table::build(const exact_config& config, unsi
             continue;
         }
         // rte_hash: at least one bucket of 8; extendable buckets take what
-        // does not fit its two cuckoo buckets.
+        // does not fit its two cuckoo buckets. Twice the entries (rte_hash
+        // rounds up to a power of two): a table at most half full finds
+        // most keys in their first bucket, as l3fwd sizes its em table.
         char name[RTE_HASH_NAMESIZE];
         std::snprintf(name, sizeof name, "xm%u_%llx", k,
                       static_cast<unsigned long long>(table_serial.fetch_add(1)));
         rte_hash_parameters p{};
         p.name = name;
-        p.entries = std::max<uint32_t>(counts[k], 8);
+        p.entries = std::max<uint32_t>(2 * counts[k], 8);
         p.key_len = key_sizes[k];
         p.hash_func = rte_hash_crc;
         p.hash_func_init_val = 0;
