@@ -218,7 +218,10 @@ rte_hash* make_hash(const char* family, unsigned lane, uint32_t capacity, std::s
                   static_cast<unsigned long long>(table_serial.fetch_add(1)));
     rte_hash_parameters params{};
     params.name = name;
-    params.entries = capacity;
+    // Twice the capacity (the count of connections is held to the
+    // capacity by insert()): a table at most half full finds most keys in
+    // their first bucket.
+    params.entries = 2 * capacity;
     params.key_len = sizeof(Key);
     params.hash_func = rte_hash_crc;
     params.hash_func_init_val = 0;
@@ -389,17 +392,18 @@ int32_t connection_table::insert(ct_probe& p, uint64_t now, stage_context& ctx) 
         return p.v6 ? rte_hash_add_key(v6_.hash, &v6_.keys[p.slot])
                     : rte_hash_add_key(v4_.hash, &v4_.keys[p.slot]);
     };
-    int32_t pos = add();
-    if (pos == -ENOSPC && !swept_) {
+    const uint32_t& used = p.v6 ? v6_.used : v4_.used;
+    if (used >= capacity_ && !swept_) {
         // Full: look for timed-out connections further ahead, once a burst.
         swept_ = true;
         const uint32_t freed = p.v6 ? expire_family(v6_, now, full_sweep, ctx)
                                     : expire_family(v4_, now, full_sweep, ctx);
-        if (freed > 0) {
-            removed_ = true;
-            pos = add();
-        }
+        removed_ = removed_ || freed > 0;
     }
+    if (used >= capacity_) {
+        return -1;
+    }
+    const int32_t pos = add();
     if (pos < 0) {
         return -1;
     }
