@@ -35,8 +35,8 @@ std::vector<std::string> restart_only_changes(const app_config& a, const app_con
     key(a.lcores_per_lane != b.lcores_per_lane, "pipeline.lcores_per_lane");
     key(a.placement != b.placement, "pipeline.placement");
     key(a.mbufs != b.mbufs, "mempool.mbufs");
-    key(a.mbuf_cache != b.mbuf_cache, "mempool.mbuf_cache");
-    key(a.mbuf_data_room != b.mbuf_data_room, "mempool.mbuf_data_room");
+    key(a.mbuf_cache != b.mbuf_cache, "mempool.cache_size");
+    key(a.mbuf_data_room != b.mbuf_data_room, "mempool.data_room");
     key(a.responder != b.responder, "[responder]");
     // The classify stage is in the chain, and its connection tables made,
     // at start.

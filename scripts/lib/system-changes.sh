@@ -1,4 +1,4 @@
-# Sourced by the operator's scripts (hugepages.sh, sriov-vf.sh, tap-demo.sh):
+# Sourced by the operator's scripts (hugepages.sh, sriov-vf.sh, tap-demo.sh, replay.sh):
 # their messages, their --help, and the one function every change to the
 # system goes through, which --dry-run turns into a printout. The sourcing
 # script sets me (its name), usage_line (its short usage) and dry_run (0 or 1).

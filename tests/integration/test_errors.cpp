@@ -2,7 +2,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -104,11 +107,22 @@ TEST(Errors, CheckConfigAcceptsAValidFile) {
     EXPECT_THAT(r.out, HasSubstr("configuration is valid"));
 }
 
-TEST(Errors, CheckConfigOfTheShippedExample) {
+// Every example configuration shipped in conf/ (and installed under
+// /etc/dpdk-app) passes --check-config.
+TEST(Errors, CheckConfigOfTheShippedExamples) {
     temp_dir dir;
-    const run_result r = run_app(
-        {"--", "--check-config", "-c", std::string(SOURCE_ROOT) + "/conf/default.toml"}, dir);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> examples;
+    for (const auto& e : std::filesystem::directory_iterator(std::string(SOURCE_ROOT) + "/conf")) {
+        if (e.path().extension() == ".toml") {
+            examples.push_back(e.path().string());
+        }
+    }
+    ASSERT_FALSE(examples.empty()) << "no conf/*.toml";
+    for (const auto& conf : examples) {
+        const run_result r = run_app({"--", "--check-config", "-c", conf}, dir);
+        EXPECT_EQ(r.exit_code, 0) << conf << ":\n" << r.err;
+        EXPECT_THAT(r.out, HasSubstr(conf + ": configuration is valid")) << conf;
+    }
 }
 
 TEST(Errors, MissingConfigFile) {

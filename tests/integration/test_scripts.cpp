@@ -769,6 +769,7 @@ TEST(Install, MesonInstallPutsEveryFileWhereTheDocsSay) {
         {at(option["bindir"]) + "/dpdk-app", true},
         {at(option["sysconfdir"]) + "/dpdk-app/default.toml", false},
         {at(option["datadir"]) + "/dpdk-app/scripts/hugepages.sh", true},
+        {at(option["datadir"]) + "/dpdk-app/scripts/replay.sh", true},
         {at(option["datadir"]) + "/dpdk-app/scripts/sriov-vf.sh", true},
         {at(option["datadir"]) + "/dpdk-app/scripts/tap-demo.sh", true},
         {at(option["datadir"]) + "/dpdk-app/scripts/lib/system-changes.sh", false},

@@ -394,7 +394,7 @@ TEST(summary_text, totals_non_zero_drops_and_ports) {
               "  drop ring_full        50\n"
               "  drop tx_full          4\n"
               "  port 0 net_\"tap\"0   rx 600 tx 400 (driver: in 601 out 399 missed 1 errors "
-              "2/3)\n"
+              "2/3 no-mbuf 4)\n"
               "  port 1 net_tap1     rx 0 tx 0 (driver: in 0 out 0 missed 0 errors 0/0)\n");
 }
 
