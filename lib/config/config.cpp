@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -660,8 +661,8 @@ void read_firewall_rule(const toml::node& n, std::set<std::string>& ids, firewal
     }
     if (const toml::node* police = r.node("police")) {
         errors.add(position_of(*police),
-                   "firewall.rule.police: policers are not available yet (a later release "
-                   "adds [[policer]]); remove the key");
+                   "firewall.rule.police: a [[policer]] can be defined, but attaching it to a "
+                   "rule comes with the policer stage (a later release); remove the key");
     }
     if (const toml::node* state = r.node("state")) {
         rule.state = state_value(*state, errors);
@@ -1066,6 +1067,291 @@ void read_firewall(table_reader& top, app_config& c, error_sink& errors) {
     c.firewall = std::move(fw);
 }
 
+// ---- [[policer]] ------------------------------------------------------------------------
+
+// The keys of each kind: its rates, its bursts, and the rate at which each
+// burst written as a time is converted (an index into rates). Every key is
+// required but an srTCM's ebs (none: no yellow, what C cannot take is red).
+struct policer_layout {
+    std::string_view kind;
+    policer_kind value;
+    std::array<std::string_view, 2> rates;  // "" = none
+    std::array<std::string_view, 2> bursts;
+    std::array<uint8_t, 2> burst_rate;
+    std::string_view optional;
+};
+
+constexpr std::array<policer_layout, 4> policer_layouts = {{
+    {"srtcm", policer_kind::srtcm, {"cir", ""}, {"cbs", "ebs"}, {0, 0}, "ebs"},
+    {"trtcm", policer_kind::trtcm, {"cir", "pir"}, {"cbs", "pbs"}, {0, 1}, ""},
+    {"rfc4115", policer_kind::rfc4115, {"cir", "eir"}, {"cbs", "ebs"}, {0, 1}, ""},
+    {"shaper", policer_kind::shaper, {"rate", ""}, {"queue", ""}, {0, 0}, ""},
+}};
+
+uint64_t* policer_field(policer_config& p, std::string_view key) {
+    const std::array<std::pair<std::string_view, uint64_t*>, 8> fields = {{{"cir", &p.cir},
+                                                                           {"pir", &p.pir},
+                                                                           {"eir", &p.eir},
+                                                                           {"rate", &p.rate},
+                                                                           {"cbs", &p.cbs},
+                                                                           {"ebs", &p.ebs},
+                                                                           {"pbs", &p.pbs},
+                                                                           {"queue", &p.queue}}};
+    for (const auto& [name, field] : fields) {
+        if (name == key) {
+            return field;
+        }
+    }
+    return nullptr;
+}
+
+// A rate or a burst: parse (parse_rate, parse_burst) of the node's string,
+// or nullopt, reported at the node's position.
+template <typename Quantity>
+std::optional<Quantity> quantity_value(const toml::node& n, const std::string& what,
+                                       std::string_view forms,
+                                       std::optional<Quantity> (*parse)(std::string_view,
+                                                                        std::string&),
+                                       error_sink& errors) {
+    const auto text = n.value_exact<std::string>();
+    if (!text) {
+        errors.add(position_of(n), what + ": " +
+                                       (n.is_number() ? "a number without a unit" : "not a string") +
+                                       ": expected " + std::string(forms));
+        return std::nullopt;
+    }
+    std::string why;
+    auto value = parse(*text, why);
+    if (!value) {
+        errors.add(position_of(n), what + ": " + why);
+    }
+    return value;
+}
+
+// "transmit", "drop" or "remark:DSCP".
+std::optional<color_action> color_action_value(const std::string& text) {
+    if (text == "transmit" || text == "drop") {
+        return color_action{text == "drop" ? color_action::verb::drop : color_action::verb::transmit};
+    }
+    constexpr std::string_view remark = "remark:";
+    if (text.starts_with(remark)) {
+        if (auto dscp = parse_dscp(std::string_view(text).substr(remark.size()))) {
+            return color_action{color_action::verb::remark, *dscp};
+        }
+    }
+    return std::nullopt;
+}
+
+bool policer_name_ok(const std::string& name) {
+    return !name.empty() && name.size() <= 64 &&
+           std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+               return std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.';
+           });
+}
+
+// "policer 'NAME'", or "policer" for one without a name, in messages.
+std::string policer_label(const policer_config& p) {
+    return p.name.empty() ? "policer" : "policer '" + p.name + "'";
+}
+
+// The rates and bursts of p's kind (layout), converted to one unit.
+void read_policer_amounts(table_reader& r, const policer_layout& layout, policer_config& p,
+                          error_sink& errors) {
+    std::array<std::optional<traffic_rate>, 2> rates;
+    std::array<const toml::node*, 2> rate_nodes{};
+    auto missing = [&](std::string_view key) {
+        errors.add(p.where, policer_label(p) + ": kind \"" + std::string(layout.kind) +
+                                "\" needs " + std::string(key));
+    };
+    for (std::size_t i = 0; i < layout.rates.size() && !layout.rates[i].empty(); ++i) {
+        const std::string_view key = layout.rates[i];
+        rate_nodes[i] = r.node(key);
+        if (rate_nodes[i] == nullptr) {
+            missing(key);
+            continue;
+        }
+        rates[i] = quantity_value(*rate_nodes[i], r.full(key), rate_forms, parse_rate, errors);
+        if (rates[i]) {
+            *policer_field(p, key) = rates[i]->per_second;
+        }
+    }
+    if (rates[0] && rates[1] && rates[0]->unit != rates[1]->unit) {
+        errors.add(position_of(*rate_nodes[1]),
+                   r.full(layout.rates[1]) + ": counts " +
+                       (rates[1]->unit == traffic_unit::packets ? "packets" : "bytes") + " but " +
+                       std::string(layout.rates[0]) +
+                       " does not: the rates of a policer count the same (pps, or bits / bytes)");
+        rates[1].reset();
+    }
+    const auto& unit_rate = rates[0] ? rates[0] : rates[1];
+    p.unit = unit_rate ? unit_rate->unit : traffic_unit::bytes;
+    for (std::size_t i = 0; i < layout.bursts.size() && !layout.bursts[i].empty(); ++i) {
+        const std::string_view key = layout.bursts[i];
+        const toml::node* n = r.node(key);
+        if (n == nullptr) {
+            if (key != layout.optional) {
+                missing(key);
+            }
+            continue;
+        }
+        const auto burst = quantity_value(*n, r.full(key), burst_forms, parse_burst, errors);
+        const auto& rate = rates[layout.burst_rate[i]];
+        if (!burst || !rate) {
+            continue;
+        }
+        if (p.kind == policer_kind::shaper && burst->kind != burst_kind::time) {
+            p.queue = burst->amount;  // packets or bytes, whatever the rate counts
+            p.queue_unit = burst->kind == burst_kind::packets ? traffic_unit::packets
+                                                              : traffic_unit::bytes;
+            continue;
+        }
+        std::string why;
+        if (auto amount = burst_at_rate(*burst, *rate, why)) {
+            *policer_field(p, key) = *amount;
+            if (p.kind == policer_kind::shaper) {
+                p.queue_unit = rate->unit;  // the time's worth of the rate
+            }
+        } else {
+            errors.add(position_of(*n), r.full(key) + ": \"" + *n->value_exact<std::string>() +
+                                            "\" " + why);
+        }
+    }
+    if (p.kind == policer_kind::shaper && p.queue_unit == traffic_unit::packets &&
+        p.queue > (1u << 20)) {
+        errors.add(position_of(*r.node("queue")),
+                   r.full("queue") + ": at most 1048576 packets (each waits in an mbuf)");
+    }
+    if (p.kind == policer_kind::trtcm && rates[0] && rates[1] && p.pir < p.cir) {
+        errors.add(position_of(*rate_nodes[1]),
+                   r.full("pir") + ": must be at least cir (RFC 2698: PIR >= CIR)");
+    }
+}
+
+void read_policer(const toml::node& n, std::map<std::string, source_position>& names,
+                  app_config& c, error_sink& errors) {
+    const toml::table* t = n.as_table();
+    if (t == nullptr) {
+        errors.add(position_of(n), "policer: expected [[policer]] tables");
+        return;
+    }
+    table_reader r(*t, "policer", errors);
+    policer_config p;
+    p.where = position_of(n);
+    const std::size_t before = errors.size();
+    if (auto name = r.string("name")) {
+        p.name = *name;
+        const auto at = position_of(*t->get("name"));
+        if (!policer_name_ok(p.name)) {
+            errors.add(at, "policer.name: \"" + p.name +
+                               "\" is not a name: 1 to 64 letters, digits, '_', '-', '.'");
+        } else if (const auto [it, fresh] = names.emplace(p.name, at); !fresh) {
+            errors.add(at, "policer.name: '" + p.name + "' is already the name of the policer at " +
+                               std::to_string(it->second.line) + ":" +
+                               std::to_string(it->second.column));
+        }
+    } else if (!t->contains("name")) {
+        errors.add(p.where, "policer: every [[policer]] needs name = \"NAME\"");
+    }
+    const policer_layout* layout = nullptr;
+    if (auto kind = r.string("kind", {"srtcm", "trtcm", "rfc4115", "shaper"})) {
+        layout = &*std::find_if(policer_layouts.begin(), policer_layouts.end(),
+                                [&](const policer_layout& l) { return l.kind == *kind; });
+        p.kind = layout->value;
+        read_policer_amounts(r, *layout, p, errors);
+    } else if (!t->contains("kind")) {
+        errors.add(p.where, policer_label(p) +
+                                ": needs kind = \"srtcm\", \"trtcm\", \"rfc4115\" or \"shaper\"");
+    }
+    for (std::string_view key : {"cir", "pir", "eir", "rate", "cbs", "ebs", "pbs", "queue"}) {
+        const toml::node* k = t->get(key);
+        if (k != nullptr && layout != nullptr &&
+            std::find(layout->rates.begin(), layout->rates.end(), key) == layout->rates.end() &&
+            std::find(layout->bursts.begin(), layout->bursts.end(), key) == layout->bursts.end()) {
+            std::string keys;
+            for (auto list : {layout->rates, layout->bursts}) {
+                for (auto name : list) {
+                    keys += name.empty() ? "" : (keys.empty() ? "" : ", ") + std::string(name);
+                }
+            }
+            errors.add(position_of(*k), r.full(key) + ": not a key of kind \"" +
+                                            std::string(layout->kind) + "\" (it takes " + keys +
+                                            ")");
+        }
+        r.node(key);
+    }
+    const bool shaper = p.kind == policer_kind::shaper;
+    const bool counts_bytes = p.unit == traffic_unit::bytes ||
+                              (shaper && p.queue_unit == traffic_unit::bytes);
+    if (auto length = r.string("length", {"l1", "l2", "l3"})) {
+        p.length = *length == "l1" ? length_mode::l1
+                   : *length == "l2" ? length_mode::l2
+                                     : length_mode::l3;
+        if (layout != nullptr && !counts_bytes) {
+            errors.add(position_of(*t->get("length")),
+                       "policer.length: this policer counts packets, not lengths");
+        }
+    }
+    for (std::string_view key : {"color_aware", "green", "yellow", "red"}) {
+        if (const toml::node* k = t->get(key); k != nullptr && shaper) {
+            errors.add(position_of(*k), r.full(key) + ": a shaper has no colours (what overflows "
+                                                      "its queue is dropped)");
+        }
+    }
+    r.boolean("color_aware", p.color_aware);
+    for (auto [key, out] : {std::pair{"green", &p.green}, std::pair{"yellow", &p.yellow},
+                            std::pair{"red", &p.red}}) {
+        const auto text = r.string(key);
+        const auto action = text ? color_action_value(*text) : std::nullopt;
+        if (action) {
+            *out = *action;
+        } else if (text) {
+            errors.add(position_of(*t->get(key)),
+                       r.full(key) + ": expected \"transmit\", \"drop\" or \"remark:DSCP\" (DSCP "
+                                     "0..63 or a name: be, cs0..cs7, af11..af43, ef, va, le), got \"" +
+                           *text + "\"");
+        }
+    }
+    if (auto scope = r.string("scope", {"aggregate", "per-source", "per-flow"})) {
+        p.scope = *scope == "per-source" ? policer_scope::per_source
+                  : *scope == "per-flow" ? policer_scope::per_flow
+                                         : policer_scope::aggregate;
+        if (shaper && p.scope != policer_scope::aggregate) {
+            errors.add(position_of(*t->get("scope")),
+                       "policer.scope: a shaper is one queue: scope = \"aggregate\" only");
+        }
+    }
+    auto needs_scope = [&](std::string_view key, bool ok, std::string_view scopes) {
+        if (const toml::node* k = t->get(key); k != nullptr && !ok) {
+            errors.add(position_of(*k), r.full(key) + ": only with scope = " + std::string(scopes));
+        }
+    };
+    const bool per_source = p.scope == policer_scope::per_source;
+    const bool keyed = per_source || p.scope == policer_scope::per_flow;
+    r.integer("prefix_v4", p.prefix_v4, 1, 32);
+    r.integer("prefix_v6", p.prefix_v6, 1, 128);
+    r.integer("max_keys", p.max_keys, 1, 1 << 24);
+    r.integer("idle_timeout", p.idle_timeout, 1, 86400);
+    needs_scope("prefix_v4", per_source, "\"per-source\"");
+    needs_scope("prefix_v6", per_source, "\"per-source\"");
+    needs_scope("max_keys", keyed, "\"per-source\" or \"per-flow\"");
+    needs_scope("idle_timeout", keyed, "\"per-source\" or \"per-flow\"");
+    r.finish();
+    if (errors.size() == before) {
+        c.policers.push_back(std::move(p));
+    }
+}
+
+void read_policers(table_reader& top, app_config& c, error_sink& errors) {
+    const toml::array* a = top.array("policer");
+    if (a == nullptr) {
+        return;
+    }
+    std::map<std::string, source_position> names;
+    for (const toml::node& n : *a) {
+        read_policer(n, names, c, errors);
+    }
+}
+
 void read_router(table_reader& top, app_config& c, error_sink& errors) {
     const toml::table* t = top.table("router");
     if (t == nullptr) {
@@ -1125,6 +1411,33 @@ std::optional<uint8_t> parse_protocol_name(std::string_view name) {
         }
     }
     return std::nullopt;
+}
+
+std::optional<uint8_t> parse_dscp(std::string_view text) {
+    std::string name(text);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    static constexpr std::pair<std::string_view, uint8_t> names[] = {
+        {"be", 0}, {"default", 0}, {"le", 1}, {"ef", 46}, {"va", 44}};
+    for (const auto& [n, dscp] : names) {
+        if (n == name) {
+            return dscp;
+        }
+    }
+    // csN = 8 N; afXY = 8 X + 2 Y (RFC 2597: class X 1..4, drop precedence Y 1..3)
+    if (name.size() == 3 && name.starts_with("cs") && name[2] >= '0' && name[2] <= '7') {
+        return static_cast<uint8_t>(8 * (name[2] - '0'));
+    }
+    if (name.size() == 4 && name.starts_with("af") && name[2] >= '1' && name[2] <= '4' &&
+        name[3] >= '1' && name[3] <= '3') {
+        return static_cast<uint8_t>(8 * (name[2] - '0') + 2 * (name[3] - '0'));
+    }
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), v);
+    if (name.empty() || ec != std::errc() || end != name.data() + name.size() || v > 63) {
+        return std::nullopt;
+    }
+    return static_cast<uint8_t>(v);
 }
 
 std::optional<uint8_t> parse_tcp_flag_list(std::string_view list) {
@@ -1296,6 +1609,7 @@ config_result parse_config(std::string_view text, std::string_view source) {
     read_router(top, result.config, errors);
     read_responder(top, result.config, errors);
     read_firewall(top, result.config, errors);
+    read_policers(top, result.config, errors);
     top.finish();
     check_router(result.config, root, errors);
     result.errors = errors.take();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/ip.hpp"
+#include "config/units.hpp"
 
 namespace dpdk_app {
 
@@ -195,6 +196,56 @@ struct firewall_config {
     }
 };
 
+// [[policer]]: a named token-bucket meter or leaky-bucket shaper
+// (docs/configuration.md, "Policers"). Rates are in units per second and
+// bursts in units, the unit being bytes or packets (every rate and burst of
+// a policer counts the same unit; a time burst is already converted).
+enum class policer_kind : uint8_t {
+    srtcm,    // RFC 2697: cir, cbs, ebs
+    trtcm,    // RFC 2698: cir, pir, cbs, pbs
+    rfc4115,  // RFC 4115: cir, eir, cbs, ebs
+    shaper,   // leaky bucket: rate, queue
+};
+// Which length a byte policer counts: l1 = the frame (without FCS, padded
+// to 60 bytes) + 24 (preamble 7, SFD 1, FCS 4, inter-frame gap 12); l2 =
+// the frame as received (Ethernet header on, FCS off); l3 = from the IP header on.
+enum class length_mode : uint8_t { l1, l2, l3 };
+enum class policer_scope : uint8_t { aggregate, per_source, per_flow };
+
+// What happens to a packet of one colour.
+struct color_action {
+    enum class verb : uint8_t { transmit, drop, remark };
+    verb what = verb::transmit;
+    uint8_t dscp = 0;  // remark: the new DSCP, 0..63
+    bool operator==(const color_action&) const = default;
+};
+
+struct policer_config {
+    std::string name;  // unique among the policers
+    policer_kind kind = policer_kind::srtcm;
+    traffic_unit unit = traffic_unit::bytes;  // what the rates and bursts count
+    uint64_t cir = 0;  // committed rate, units/s (srtcm, trtcm, rfc4115)
+    uint64_t pir = 0;  // peak rate, units/s (trtcm; >= cir)
+    uint64_t eir = 0;  // excess rate, units/s (rfc4115)
+    uint64_t cbs = 0;  // committed burst, units (srtcm, trtcm, rfc4115)
+    uint64_t ebs = 0;  // excess burst, units (srtcm, rfc4115)
+    uint64_t pbs = 0;  // peak burst, units (trtcm)
+    uint64_t rate = 0;  // shaper: units/s
+    uint64_t queue = 0;  // shaper: capacity, in queue_unit
+    traffic_unit queue_unit = traffic_unit::packets;
+    length_mode length = length_mode::l2;  // byte policers only
+    bool color_aware = false;  // pre-colour from DSCP (police/meter.hpp: dscp_color)
+    color_action green{color_action::verb::transmit};
+    color_action yellow{color_action::verb::transmit};
+    color_action red{color_action::verb::drop};
+    policer_scope scope = policer_scope::aggregate;
+    uint8_t prefix_v4 = 32;  // per-source: the source prefix one bucket covers
+    uint8_t prefix_v6 = 64;
+    uint32_t max_keys = 65536;  // per-source / per-flow: buckets per lane
+    uint32_t idle_timeout = 60;  // per-source / per-flow: seconds before an idle bucket goes
+    source_position where;
+};
+
 struct app_config {
     forwarding_mode mode = forwarding_mode::bridge;
     uint16_t lanes = 1;        // RX/TX queues per port; one pipeline copy each
@@ -221,6 +272,7 @@ struct app_config {
     router_config router;
     responder_config responder;
     std::optional<firewall_config> firewall;  // absent: no classify stage
+    std::vector<policer_config> policers;     // [[policer]]s in order
 
     std::string source;  // file name, or "<embedded default>"
 };
@@ -265,6 +317,9 @@ std::optional<mac_address> parse_mac(std::string_view text);
 // "tcp", "udp", "icmp", "icmpv6" / "ipv6-icmp", "gre", "esp", "ah", "sctp" ->
 // the IP protocol number.
 std::optional<uint8_t> parse_protocol_name(std::string_view name);
+// "46", "ef", "af11".."af43", "cs0".."cs7", "va", "le", "be" / "default"
+// (any case) -> the DSCP 0..63.
+std::optional<uint8_t> parse_dscp(std::string_view text);
 // "SYN,ACK" (FIN SYN RST PSH ACK URG ECE CWR ALL NONE) -> the TCP flag bits.
 std::optional<uint8_t> parse_tcp_flag_list(std::string_view list);
 // "new", "established", "related", "invalid", "untracked" (any case) -> its

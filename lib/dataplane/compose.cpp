@@ -198,6 +198,14 @@ void check_config(const app_config& config, std::vector<config_error>& errors) {
     for (const auto& t : table_registrations()) {
         t.check(config, errors);
     }
+    // [[policer]] is read and checked (lib/police has the meters), but no
+    // stage applies it yet: accepting it would police nothing, silently.
+    for (const auto& p : config.policers) {
+        errors.push_back({config.source, p.where,
+                          "policer '" + p.name +
+                              "': [[policer]] is read and checked, but this release has no "
+                              "policer stage to apply it; remove the section"});
+    }
 }
 
 config_result load_checked_config(const std::optional<std::string>& path) {

@@ -145,7 +145,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"no_action", rule + "proto = \"tcp\"\n", "every rule needs action"},
         bad_case{"bad_action", rule + "action = \"allow\"\n", "expected one of"},
         bad_case{"police_not_yet", rule + "action = \"accept\"\npolice = \"p\"\n",
-                 "policers are not available yet"},
+                 "attaching it to a rule comes with the policer stage"},
         bad_case{"bad_state", rule + "action = \"accept\"\nstate = [\"new\", \"open\"]\n",
                  "firewall.rule.state: expected one or a list"},
         bad_case{"ports_need_proto", rule + "action = \"accept\"\ndport = 22\n",

@@ -229,6 +229,11 @@ TEST(restart_only_changes, names_every_key_that_needs_a_restart) {
     c.mbufs = 4095;
     EXPECT_EQ(restart_only_changes(base, c), keys{"mempool.mbufs"});
     c = base;
+    c.mbuf_cache = 128;
+    c.mbuf_data_room = 4096;
+    EXPECT_EQ(restart_only_changes(base, c), (keys{"mempool.cache_size", "mempool.data_room"}))
+        << "the names of the configuration file";
+    c = base;
     c.ports.push_back({});
     EXPECT_EQ(restart_only_changes(base, c), keys{"[[port]] (count)"});
 }
@@ -754,6 +759,26 @@ TEST_F(compose_test, dataplane_reload_swaps_the_generation_or_keeps_it) {
     for (rte_ring* r : rings) {
         rte_ring_free(r);
     }
+}
+
+}  // namespace
+}  // namespace dpdk_app
+
+namespace dpdk_app {
+namespace {
+
+// A valid [[policer]] is still refused by the checks while no stage applies
+// it: accepting it would police nothing.
+TEST(check_config, a_policer_is_refused_until_a_stage_applies_it) {
+    config_result r = parse_config("[[policer]]\nname = \"ssh\"\nkind = \"srtcm\"\ncir = \"1000pps\"\n"
+                                   "cbs = \"10packets\"\n",
+                                   "p.toml");
+    ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
+    check_config(r.config, r.errors);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].to_string(),
+              "p.toml:1:1: policer 'ssh': [[policer]] is read and checked, but this release has "
+              "no policer stage to apply it; remove the section");
 }
 
 }  // namespace
