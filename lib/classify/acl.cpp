@@ -293,8 +293,13 @@ acl_table::~acl_table() {
 
 std::unique_ptr<acl_table> acl_table::build(const firewall_config& config,
                                             const std::vector<port_plan>& ports, unsigned lanes,
-                                            std::vector<std::string>& errors) {
+                                            std::vector<std::string>& errors,
+                                            std::vector<uint32_t> police_marks) {
     std::unique_ptr<acl_table> t(new acl_table());
+    if (std::any_of(police_marks.begin(), police_marks.end(), [](uint32_t m) { return m != 0; })) {
+        police_marks.resize(config.rules.size());
+        t->police_marks_ = std::move(police_marks);
+    }
     t->default_ = config.default_action;
     t->lanes_ = std::max(lanes, 1u);
     t->tracks_ = config.tracks_connections();

@@ -99,10 +99,14 @@ class acl_table {
     acl_table& operator=(const acl_table&) = delete;
 
     // Compiles a rule set; ports resolves in_port names, lanes sizes the
-    // hit counters. Returns nullptr and appends the reasons on failure.
+    // hit counters. police_marks: per rule, what the classify stage writes
+    // to packet_meta::police_mark of a packet the rule accepts (0: nothing;
+    // empty: no rule polices). Returns nullptr and appends the reasons on
+    // failure.
     static std::unique_ptr<acl_table> build(const firewall_config& config,
                                             const std::vector<port_plan>& ports, unsigned lanes,
-                                            std::vector<std::string>& errors);
+                                            std::vector<std::string>& errors,
+                                            std::vector<uint32_t> police_marks = {});
 
     // rte_acl contexts; nullptr when no rule applies to the family.
     const rte_acl_ctx* ctx4() const noexcept { return ctx4_; }
@@ -142,6 +146,9 @@ class acl_table {
     std::size_t row() const noexcept { return (rules_.size() + 1 + 3) & ~std::size_t{3}; }
     // The action of rule i, from a compact array (the per-packet lookup).
     firewall_action action(std::size_t i) const noexcept { return actions_[i]; }
+    // Whether any rule polices, and the police mark of rule i (0: none).
+    bool polices() const noexcept { return !police_marks_.empty(); }
+    uint32_t police_mark(std::size_t i) const noexcept { return police_marks_[i]; }
 
   private:
     acl_table() = default;
@@ -158,6 +165,7 @@ class acl_table {
     std::vector<acl_rule_info> rules_;
     std::size_t memory_ = 0;
     std::vector<firewall_action> actions_;  // of rules_, in order
+    std::vector<uint32_t> police_marks_;    // of rules_, in order; empty: none polices
     static_assert(std::is_trivially_destructible_v<rule_hits>, "freed without destructors");
     struct aligned_delete {
         void operator()(rule_hits* p) const noexcept {

@@ -162,6 +162,7 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
     rule_hits& default_hits = hits[t->rules().size()];
     const bool default_drops = t->default_action() == firewall_action::drop;
     const bool drop_invalid = t->conntrack().drop_invalid;
+    const bool police_marks = t->polices();
     uint16_t kept = 0;
     bool rejected = false;
     run_tally tally;
@@ -233,6 +234,11 @@ void classify_stage::process(burst& b, stage_context& ctx) noexcept {
                     rejected = true;
                     b.pkts[kept++] = m;
                     continue;
+                }
+                if (police_marks) {
+                    // accept (count rules are not terminal): the police
+                    // stage meters it with the rule's policer.
+                    meta_of(m)->police_mark = t->police_mark(static_cast<std::size_t>(v));
                 }
             } else {
                 tally.add(&default_hits, bytes);

@@ -334,6 +334,13 @@ void read_ports(table_reader& top, app_config& c, error_sink& errors) {
         r.integer("tx_desc", p.tx_desc, 32, 16384);
         r.boolean("promiscuous", p.promiscuous);
         p.peer = r.string("peer");
+        if (const toml::node* police = r.node("police")) {
+            p.police_where = position_of(*police);
+            p.police = police->value_exact<std::string>();
+            if (!p.police) {
+                errors.add(p.police_where, "port.police: expected the name of a [[policer]]");
+            }
+        }
         r.finish();
         c.ports.push_back(std::move(p));
     }
@@ -660,9 +667,11 @@ void read_firewall_rule(const toml::node& n, std::set<std::string>& ids, firewal
         rule.comment = *comment;
     }
     if (const toml::node* police = r.node("police")) {
-        errors.add(position_of(*police),
-                   "firewall.rule.police: a [[policer]] can be defined, but attaching it to a "
-                   "rule comes with the policer stage (a later release); remove the key");
+        rule.police_where = position_of(*police);
+        rule.police = police->value_exact<std::string>();
+        if (!rule.police) {
+            errors.add(rule.police_where, "firewall.rule.police: expected the name of a [[policer]]");
+        }
     }
     if (const toml::node* state = r.node("state")) {
         rule.state = state_value(*state, errors);
@@ -749,6 +758,11 @@ void read_firewall_rule(const toml::node& n, std::set<std::string>& ids, firewal
              rule.tcp_flags_mask != 0)) {
             fail("a non-first fragment has no L4 header: no ports, ICMP type or TCP flags");
         }
+    }
+    if (rule.police && t->contains("action") && rule.action != firewall_action::accept) {
+        errors.add(rule.police_where,
+                   "firewall.rule.police: only a rule with action = \"accept\" polices (its "
+                   "accepted packets pass the policer); this rule's packets are not accepted");
     }
     r.finish();
     if (errors.size() == before) {

@@ -30,6 +30,8 @@ struct port_config {
     uint16_t tx_desc = 1024;          // TX descriptors per queue
     std::optional<std::string> peer;  // bridge peer; unset = paired in order
     bool promiscuous = true;
+    std::optional<std::string> police;  // a [[policer]] every packet arriving here passes
+    source_position police_where;       // of the police key
     source_position where;
 };
 
@@ -124,6 +126,8 @@ struct firewall_rule {
     std::optional<uint16_t> vlan;  // outer VLAN id; 0 = untagged
     std::optional<fragment_match> fragment;
     uint8_t state = 0;  // ct_* bits: the states the rule matches; 0 = any
+    std::optional<std::string> police;  // accept rules: the [[policer]] its packets pass
+    source_position police_where;       // of the police key
     source_position where;
     std::string source;  // the file the rule came from when not the configuration file
 };

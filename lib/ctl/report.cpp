@@ -1,6 +1,7 @@
 #include "ctl/report.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -138,6 +139,29 @@ std::string to_json(const run_report& r) {
         }
         j.end_object();
     }
+    if (!r.policers.empty()) {
+        static constexpr std::array<const char*, 3> colors = {"green", "yellow", "red"};
+        j.key("policers").begin_array();
+        for (const auto& pol : r.policers) {
+            j.begin_object()
+                .field("name", pol.name)
+                .field("kind", std::string(name_of(pol.kind)))
+                .field("scope", std::string(name_of(pol.scope)));
+            for (std::size_t c = 0; c < colors.size(); ++c) {
+                j.key(colors[c]).begin_object();
+                j.field("packets", pol.packets[c]).field("bytes", pol.bytes[c]);
+                j.end_object();
+            }
+            j.field("dropped", pol.dropped).field("remarked", pol.remarked);
+            if (pol.scope == policer_scope::per_source) {
+                j.field("table_full", pol.table_full)
+                    .field("sources_created", pol.sources_created)
+                    .field("sources_evicted", pol.sources_evicted);
+            }
+            j.end_object();
+        }
+        j.end_array();
+    }
     j.key("mempool").begin_object();
     j.field("size", r.mempool.size)
         .field("available", r.mempool.available)
@@ -180,6 +204,7 @@ run_report make_report(const dataplane& dp, double seconds, bool final) {
     r.generations_alive = generation::alive();
     r.firewall = dp.firewall_report();
     r.exact = dp.exact_report();
+    r.policers = dp.policer_reports();
     if (dp.config().firewall) {
         r.firewall_setup = &*dp.config().firewall;
     }

@@ -39,6 +39,7 @@ struct run_report {
     std::vector<rule_report> firewall;  // rules then the default; empty without [firewall]
     const firewall_config* firewall_setup = nullptr;  // the dataplane's [firewall], when it has one
     std::optional<exact_summary> exact;               // [firewall.exact], when it has one
+    std::vector<policer_report> policers;             // [[policer]]s in order; empty without
 };
 
 std::string to_json(const run_report& r);

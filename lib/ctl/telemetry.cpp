@@ -1,5 +1,6 @@
 #include "ctl/telemetry.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
@@ -44,15 +45,23 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
 // in order) for up to rules_per_reply rules from the parameter (default 1).
 constexpr std::size_t rules_per_reply = (RTE_TEL_MAX_DICT_ENTRIES - 8) / 2;
 
+// A command's parameter: the first row (1-based) to list; none: 1. false
+// for anything but a positive number.
+bool first_row(const char* params, std::size_t& first) {
+    first = 1;
+    if (params == nullptr || *params == '\0') {
+        return true;
+    }
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(params, &end, 10);
+    first = v;
+    return end != params && *end == '\0' && v != 0;
+}
+
 int firewall_command(const char*, const char* params, rte_tel_data* d) {
     std::size_t first = 1;
-    if (params != nullptr && *params != '\0') {
-        char* end = nullptr;
-        const unsigned long v = std::strtoul(params, &end, 10);
-        if (end == params || *end != '\0' || v == 0) {
-            return -EINVAL;
-        }
-        first = v;
+    if (!first_row(params, first)) {
+        return -EINVAL;
     }
     std::lock_guard lock(g_mutex);
     rte_tel_data_start_dict(d);
@@ -82,6 +91,43 @@ int firewall_command(const char*, const char* params, rte_tel_data* d) {
     return 0;
 }
 
+// The policers' counters: "policers" (how many), then per policer n
+// (1-based, in the configuration's order) "<n>_name" and
+// "<n>_<colour>_packets" / "<n>_<colour>_bytes", "<n>_dropped",
+// "<n>_remarked" (and per-source "<n>_table_full") for up to
+// policers_per_reply policers from the parameter (default 1).
+constexpr std::size_t policers_per_reply = (RTE_TEL_MAX_DICT_ENTRIES - 1) / 10;
+
+int policers_command(const char*, const char* params, rte_tel_data* d) {
+    std::size_t first = 1;
+    if (!first_row(params, first)) {
+        return -EINVAL;
+    }
+    std::lock_guard lock(g_mutex);
+    rte_tel_data_start_dict(d);
+    if (g_dataplane == nullptr) {
+        return 0;
+    }
+    const auto rows = g_dataplane->policer_reports();
+    rte_tel_data_add_dict_u64(d, "policers", rows.size());
+    static constexpr std::array<const char*, 3> colors = {"green", "yellow", "red"};
+    for (std::size_t n = first; n <= rows.size() && n < first + policers_per_reply; ++n) {
+        const auto& p = rows[n - 1];
+        const std::string key = std::to_string(n) + "_";
+        rte_tel_data_add_dict_string(d, (key + "name").c_str(), p.name.c_str());
+        for (std::size_t c = 0; c < colors.size(); ++c) {
+            rte_tel_data_add_dict_u64(d, (key + colors[c] + "_packets").c_str(), p.packets[c]);
+            rte_tel_data_add_dict_u64(d, (key + colors[c] + "_bytes").c_str(), p.bytes[c]);
+        }
+        rte_tel_data_add_dict_u64(d, (key + "dropped").c_str(), p.dropped);
+        rte_tel_data_add_dict_u64(d, (key + "remarked").c_str(), p.remarked);
+        if (p.scope == policer_scope::per_source) {
+            rte_tel_data_add_dict_u64(d, (key + "table_full").c_str(), p.table_full);
+        }
+    }
+    return 0;
+}
+
 }  // namespace
 
 void telemetry_attach(const dataplane* dp) {
@@ -91,6 +137,10 @@ void telemetry_attach(const dataplane* dp) {
         rte_telemetry_register_cmd("/dpdk_app/firewall", firewall_command,
                                    "Firewall hits: the default policy and each rule "
                                    "(<n>_packets, <n>_bytes). Parameter: first rule number");
+        rte_telemetry_register_cmd("/dpdk_app/policers", policers_command,
+                                   "Policer counters: per policer its name and per colour "
+                                   "packets and bytes, dropped, remarked (<n>_...). Parameter: "
+                                   "first policer number");
         return true;
     }();
     (void)registered;

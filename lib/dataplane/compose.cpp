@@ -7,6 +7,8 @@
 #include "classify/exact.hpp"
 #include "forward/bridge.hpp"
 #include "parse/parse_stage.hpp"
+#include "police/police_stage.hpp"
+#include "police/police_table.hpp"
 #include "respond/respond_stage.hpp"
 #include "route/fib.hpp"
 #include "route/route_stage.hpp"
@@ -41,6 +43,11 @@ const std::vector<stage_registration>& stage_registrations() {
          [](const app_config& c) { return c.firewall.has_value(); },
          [](const stage_deps& d, std::string& error) -> std::unique_ptr<stage> {
              return classify_stage::create(d.lane, *d.config->firewall, error);
+         }},
+        {"police", chain_position::police,
+         "a police key on a [[port]] or a [[firewall.rule]]", policers_attached,
+         [](const stage_deps& d, std::string& error) -> std::unique_ptr<stage> {
+             return police_stage::create(d.lane, *d.config, error);
          }},
         {"bridge", chain_position::forward, "dataplane.mode = \"bridge\"", bridging,
          [](const stage_deps& d, std::string&) -> std::unique_ptr<stage> {
@@ -91,13 +98,36 @@ const std::vector<table_registration>& table_registrations() {
              into.add(std::move(f));
              return true;
          }},
+        // Before the firewall: its rules mark packets with their policer's slot.
+        {"policers", check_policers,
+         [](const app_config& c, const compile_env& env, generation& into,
+            std::vector<std::string>& errors) {
+             if (c.policers.empty()) {
+                 return true;
+             }
+             const policer_table* previous =
+                 env.previous != nullptr ? env.previous->find<policer_table>() : nullptr;
+             auto t = policer_table::build(c, *env.ports, env.lanes, rte_get_tsc_hz(),
+                                           into.number(), previous, errors);
+             if (!t) {
+                 return false;
+             }
+             into.add(std::move(t));
+             return true;
+         }},
         {"firewall", check_firewall,
          [](const app_config& c, const compile_env& env, generation& into,
             std::vector<std::string>& errors) {
              if (!c.firewall) {
                  return true;
              }
-             auto t = acl_table::build(*c.firewall, *env.ports, env.lanes, errors);
+             std::vector<uint32_t> marks;
+             if (const policer_table* p = into.find<policer_table>()) {
+                 for (const auto& r : c.firewall->rules) {
+                     marks.push_back(r.police ? p->mark_of(*r.police) : 0);
+                 }
+             }
+             auto t = acl_table::build(*c.firewall, *env.ports, env.lanes, errors, std::move(marks));
              if (!t) {
                  return false;
              }
@@ -197,14 +227,6 @@ void check_config(const app_config& config, std::vector<config_error>& errors) {
     }
     for (const auto& t : table_registrations()) {
         t.check(config, errors);
-    }
-    // [[policer]] is read and checked (lib/police has the meters), but no
-    // stage applies it yet: accepting it would police nothing, silently.
-    for (const auto& p : config.policers) {
-        errors.push_back({config.source, p.where,
-                          "policer '" + p.name +
-                              "': [[policer]] is read and checked, but this release has no "
-                              "policer stage to apply it; remove the section"});
     }
 }
 

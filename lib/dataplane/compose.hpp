@@ -66,6 +66,9 @@ struct compile_env {
     const std::vector<port_plan>* ports = nullptr;
     neighbor_table* neighbors = nullptr;
     unsigned lanes = 1;  // per-lane counters in a table are sized by it
+    // The generation in use (nullptr: none yet): what a table keeps across
+    // a reload (the policers' bucket slots) is looked up in it.
+    const generation* previous = nullptr;
 };
 
 // A feature's compiled tables. check runs without EAL (--check-config and

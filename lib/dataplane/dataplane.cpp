@@ -1,12 +1,14 @@
 #include "dataplane/dataplane.hpp"
 
 #include <set>
+#include <tuple>
 
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
 #include "dataplane/compose.hpp"
 #include "packet/meta.hpp"
+#include "police/police_table.hpp"
 #include "respond/resolver.hpp"
 #include "respond/slow_path.hpp"
 #include "route/fib.hpp"
@@ -48,6 +50,21 @@ std::vector<std::string> restart_only_changes(const app_config& a, const app_con
                 a.firewall->conntrack.capacity != b.firewall->conntrack.capacity,
             "firewall.conntrack.capacity");
     }
+    // The police stage is in the chain, and each lane's per-source bucket
+    // tables made, at start.
+    key(policers_attached(a) != policers_attached(b),
+        "police (the first policer attached or the last detached)");
+    auto per_source = [](const app_config& c) {
+        std::vector<std::tuple<std::string, uint32_t, uint8_t, uint8_t>> out;
+        for (const auto& p : c.policers) {
+            if (p.scope == policer_scope::per_source) {
+                out.emplace_back(p.name, p.max_keys, p.prefix_v4, p.prefix_v6);
+            }
+        }
+        return out;
+    };
+    key(per_source(a) != per_source(b),
+        "per-source [[policer]]s (added, removed, renamed, or max_keys / prefix_v4 / prefix_v6)");
     if (a.ports.size() != b.ports.size()) {
         out.emplace_back("[[port]] (count)");
     } else {
@@ -248,6 +265,7 @@ bool dataplane::publish(uint64_t number, const app_config& config,
     env.ports = &ports_;
     env.neighbors = &slow_->neighbors();
     env.lanes = slow_->lanes();
+    env.previous = pipe_->generations().current();
     auto g = compile_generation(config, env, number, errors);
     if (!g) {
         return false;
@@ -258,6 +276,7 @@ bool dataplane::publish(uint64_t number, const app_config& config,
     info_.routes6 = f != nullptr ? f->routes6() : 0;
     const acl_table* next_fw = g->find<acl_table>();
     const exact_table* next_exact = g->find<exact_table>();
+    const policer_table* next_policers = g->find<policer_table>();
     // Readers off the lanes (the telemetry thread) read the generation under
     // this lock: the old one is retired and freed before it is released.
     std::lock_guard lock(report_mutex_);
@@ -268,7 +287,17 @@ bool dataplane::publish(uint64_t number, const app_config& config,
     if (const exact_table* old_exact = old ? old->find<exact_table>() : nullptr) {
         firewall_totals_.retire(*old_exact, next_exact);
     }
+    if (const policer_table* old_policers = old ? old->find<policer_table>() : nullptr) {
+        policer_totals_.retire(*old_policers, next_policers);
+    }
     return true;
+}
+
+std::vector<policer_report> dataplane::policer_reports() const {
+    std::lock_guard lock(report_mutex_);
+    const generation* g = pipe_->generations().current();
+    const policer_table* t = g != nullptr ? g->find<policer_table>() : nullptr;
+    return t != nullptr ? policer_totals_.report(*t) : std::vector<policer_report>{};
 }
 
 std::vector<rule_report> dataplane::firewall_report() const {

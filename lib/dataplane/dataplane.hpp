@@ -19,6 +19,7 @@
 #include "config/config.hpp"
 #include "io/port.hpp"
 #include "pipeline/pipeline.hpp"
+#include "police/police_table.hpp"
 
 namespace dpdk_app {
 
@@ -90,6 +91,9 @@ class dataplane {
     // The exact-match table: its entries and hits (every lane, carried over
     // reloads while [firewall.exact] stays); nullopt without one.
     std::optional<exact_summary> exact_report() const;
+    // The policers with their counters (every lane, carried over reloads by
+    // name), in the configuration's order; empty without [[policer]]s.
+    std::vector<policer_report> policer_reports() const;
     // Stops and closes the ports (before the final report's mempool count).
     void close_ports();
 
@@ -107,6 +111,7 @@ class dataplane {
     std::unique_ptr<resolver> neighbors_;
     generation_info info_;
     firewall_totals firewall_totals_;  // hits of retired generations
+    policer_totals policer_totals_;    // policer counts of retired generations
     mutable std::mutex report_mutex_;   // publish vs firewall_report from other threads
 };
 

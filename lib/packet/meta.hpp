@@ -54,7 +54,17 @@ struct packet_meta {
     punt_kind punt;     // set by the route stage, read by the responder
     uint16_t src_port;  // host order; 0 unless meta_l4_valid and TCP/UDP
     uint16_t dst_port;
-    uint32_t punt_arg;  // see punt_kind
+    // One word, two uses at two points of the chain (packet_meta is one
+    // full cache line: no room for a field of its own). The parse stage
+    // writes 0. Between classify and police, police_mark: what the firewall
+    // rule that accepted the packet asks the police stage to do (its
+    // policer's slot + 1; 0: nothing). From the route stage on, punt_arg
+    // (see punt_kind), which the route stage writes for the punts that
+    // carry one; no stage after police reads police_mark.
+    union {
+        uint32_t punt_arg;
+        uint32_t police_mark;
+    };
     // Addresses in network byte order; IPv4 uses the first 4 bytes.
     alignas(8) uint8_t src_addr[16];
     alignas(8) uint8_t dst_addr[16];

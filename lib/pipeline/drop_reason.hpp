@@ -24,6 +24,9 @@ namespace dpdk_app {
     X(exact_deny, "an exact-match table entry with action = \"drop\" matched")     \
     X(conntrack_invalid, "state invalid: fits no tracked connection (firewall.conntrack.drop_invalid)") \
     X(conntrack_full, "a new connection, but the lane's connection table is full")  \
+    /* policer */                                                                  \
+    X(policer_drop, "a policer's action for the packet's colour is \"drop\" (see the policer's counters)") \
+    X(policer_table_full, "a per-source policer's bucket table is full (max_keys) and no idle bucket was free") \
     /* router */                                                                   \
     X(not_ip, "router mode: neither IPv4, IPv6 nor ARP")                           \
     X(martian_source, "source address a router must not forward (RFC 1812 5.3.7)") \

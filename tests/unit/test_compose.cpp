@@ -767,18 +767,34 @@ TEST_F(compose_test, dataplane_reload_swaps_the_generation_or_keeps_it) {
 namespace dpdk_app {
 namespace {
 
-// A valid [[policer]] is still refused by the checks while no stage applies
-// it: accepting it would police nothing.
-TEST(check_config, a_policer_is_refused_until_a_stage_applies_it) {
-    config_result r = parse_config("[[policer]]\nname = \"ssh\"\nkind = \"srtcm\"\ncir = \"1000pps\"\n"
-                                   "cbs = \"10packets\"\n",
-                                   "p.toml");
-    ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
-    check_config(r.config, r.errors);
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(),
-              "p.toml:1:1: policer 'ssh': [[policer]] is read and checked, but this release has "
-              "no policer stage to apply it; remove the section");
+// A policer is applied by the police stage, in the chain between classify
+// and the forwarding stage once a port or a rule names one; a shaper is
+// refused until a stage applies it.
+TEST(check_config, a_policer_puts_the_police_stage_in_the_chain_once_attached) {
+    const std::string policer =
+        "[[policer]]\nname = \"ssh\"\nkind = \"srtcm\"\ncir = \"1000pps\"\ncbs = \"10packets\"\n";
+    config_result alone = parse_config(policer, "p.toml");
+    check_config(alone.config, alone.errors);
+    EXPECT_TRUE(alone.ok()) << (alone.errors.empty() ? "" : alone.errors[0].to_string());
+    EXPECT_EQ(compose_chain(alone.config),
+              (std::vector<std::string>{"rx", "parse", "bridge", "respond", "tx"}));
+
+    config_result on_port = parse_config(
+        "[[port]]\nname = \"p0\"\npolice = \"ssh\"\n[firewall]\n" + policer, "p.toml");
+    check_config(on_port.config, on_port.errors);
+    EXPECT_TRUE(on_port.ok()) << (on_port.errors.empty() ? "" : on_port.errors[0].to_string());
+    EXPECT_EQ(compose_chain(on_port.config),
+              (std::vector<std::string>{"rx", "parse", "classify", "police", "bridge", "respond",
+                                        "tx"}));
+
+    config_result shaper = parse_config(
+        "[[policer]]\nname = \"out\"\nkind = \"shaper\"\nrate = \"10Mbit\"\nqueue = \"100packets\"\n",
+        "p.toml");
+    check_config(shaper.config, shaper.errors);
+    ASSERT_EQ(shaper.errors.size(), 1u);
+    EXPECT_EQ(shaper.errors[0].to_string(),
+              "p.toml:1:1: policer 'out': shaper policers are not applied yet (this release "
+              "applies the srtcm, trtcm and rfc4115 meters); remove it or make it a meter");
 }
 
 }  // namespace

@@ -248,51 +248,13 @@ class conntrack_test : public unit::pool_test<conntrack_test> {
 
     // Runs packets at second `at` as one burst: "pass" or the drop reason.
     std::vector<std::string> run(double at, const std::vector<pkt>& pkts) {
-        burst b;
+        std::vector<std::pair<bytes, uint16_t>> frames;
         for (const auto& p : pkts) {
-            rte_mbuf* m = unit::make_mbuf(pool_, p.frame, p.port);
-            if (m == nullptr) {
-                ADD_FAILURE() << "pool empty";
-                return {};
-            }
-            b.pkts[b.count++] = m;
+            frames.emplace_back(p.frame, p.port);
         }
-        stage_context ctx(counters_, gen_.get());
-        ctx.set_now(start_ + static_cast<uint64_t>(at * static_cast<double>(hz_)));
-        parse_burst(b, 0, ctx);
-        EXPECT_EQ(b.count, pkts.size()) << "a test frame was malformed";
-        std::vector<rte_mbuf*> in(b.pkts.begin(), b.pkts.begin() + b.count);
-        std::vector<uint64_t> before(drop_reason_count);
-        for (std::size_t r = 0; r < drop_reason_count; ++r) {
-            before[r] = counters_.drops[r].get();
-        }
-        stage_->process(b, ctx);
-        std::vector<std::string> out(in.size(), "?");
-        for (std::size_t i = 0; i < in.size(); ++i) {
-            if (std::find(b.pkts.begin(), b.pkts.begin() + b.count, in[i]) !=
-                b.pkts.begin() + b.count) {
-                out[i] = "pass";
-            }
-        }
-        // Reasons in burst order: each drop added one to its reason.
-        std::vector<std::string> reasons;
-        for (std::size_t r = 0; r < drop_reason_count; ++r) {
-            for (uint64_t n = before[r]; n < counters_.drops[r].get(); ++n) {
-                reasons.emplace_back(drop_reason_names[r]);
-            }
-        }
-        std::size_t k = 0;
-        for (auto& o : out) {
-            if (o == "?") {
-                o = k < reasons.size() ? reasons[k++] : "lost";
-            }
-        }
-        EXPECT_EQ(k, reasons.size());
-        for (uint16_t i = 0; i < b.count; ++i) {
-            rte_pktmbuf_free(b.pkts[i]);
-        }
-        ctx.free_discarded();
-        return out;
+        return unit::run_burst(pool_, frames, {stage_.get()}, counters_, gen_.get(),
+                               start_ + static_cast<uint64_t>(at * static_cast<double>(hz_)))
+            .fate;
     }
     std::string one(double at, const bytes& frame, uint16_t port) {
         const auto v = run(at, {{frame, port}});
