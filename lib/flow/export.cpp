@@ -144,6 +144,50 @@ void v9_record(writer& w, const flow_record& r, uint64_t boot_ms) {
     w.u32(uptime(r.last_ms, boot_ms));
 }
 
+// Writes recs from next on as data sets (IPFIX) / flowsets (v9), one per
+// run of records of one family, each set padded to `align` bytes, while
+// the message stays within mtu; advances next. Returns the records written.
+template <class Write>
+std::size_t data_sets(writer& w, std::span<const flow_record> recs, std::size_t& next,
+                      std::size_t mtu, std::size_t align, std::size_t len4, std::size_t len6,
+                      Write write) {
+    std::size_t set_at = 0;
+    int set_family = 0;
+    auto close_set = [&] {
+        while ((w.size() - set_at) % align != 0) {
+            w.u8(0);
+        }
+        w.patch16(set_at + 2, w.size() - set_at);
+    };
+    std::size_t n = 0;
+    while (next < recs.size()) {
+        const flow_record& r = recs[next];
+        const int family = r.ip_version == 6 ? 6 : 4;
+        // Room for the record, a new set header, and the padding.
+        const std::size_t need =
+            (family == 6 ? len6 : len4) + (family != set_family ? 4 : 0) + align - 1;
+        if (w.size() + need > mtu) {
+            break;
+        }
+        if (family != set_family) {
+            if (set_family != 0) {
+                close_set();
+            }
+            set_at = w.size();
+            set_family = family;
+            w.u16(family == 6 ? template_v6 : template_v4);
+            w.u16(0);
+        }
+        write(w, r);
+        ++n;
+        ++next;
+    }
+    if (set_family != 0) {
+        close_set();
+    }
+    return n;
+}
+
 }  // namespace
 
 bool flow_encoder::templates_due(uint64_t now_ms) noexcept {
@@ -214,35 +258,11 @@ void flow_encoder::encode_ipfix(std::span<const flow_record> recs, uint64_t now_
             last_templates_ms_ = now_ms;
         }
         first = false;
-        // Data sets: one per run of records of one family.
-        std::size_t set_at = 0;
-        int set_family = 0;
-        while (next < recs.size()) {
-            const flow_record& r = recs[next];
-            const int family = r.ip_version == 6 ? 6 : 4;
-            const std::size_t len =
-                family == 6 ? record_length(ipfix_v6_fields) : record_length(ipfix_v4_fields);
-            const std::size_t need = len + (family != set_family ? 4 : 0);
-            if (w.size() + need > o_.mtu) {
-                break;
-            }
-            if (family != set_family) {
-                if (set_family != 0) {
-                    w.patch16(set_at + 2, w.size() - set_at);
-                }
-                set_at = w.size();
-                set_family = family;
-                w.u16(family == 6 ? template_v6 : template_v4);
-                w.u16(0);
-            }
-            ipfix_record(w, r);
-            ++sequence_;
-            ++exported_;
-            ++next;
-        }
-        if (set_family != 0) {
-            w.patch16(set_at + 2, w.size() - set_at);
-        }
+        const std::size_t n = data_sets(w, recs, next, o_.mtu, 1, record_length(ipfix_v4_fields),
+                                        record_length(ipfix_v6_fields),
+                                        [](writer& to, const flow_record& r) { ipfix_record(to, r); });
+        sequence_ += static_cast<uint32_t>(n);
+        exported_ += n;
         if (w.size() == 16) {
             break;  // nothing fitted (an MTU below one record cannot happen: >= 512)
         }
@@ -279,41 +299,11 @@ void flow_encoder::encode_v9(std::span<const flow_record> recs, uint64_t now_ms,
             last_templates_ms_ = now_ms;
         }
         first = false;
-        std::size_t set_at = 0;
-        int set_family = 0;
-        auto close_set = [&] {
-            while ((w.size() - set_at) % 4 != 0) {
-                w.u8(0);  // a flowset ends on a 32-bit boundary
-            }
-            w.patch16(set_at + 2, w.size() - set_at);
-        };
-        while (next < recs.size()) {
-            const flow_record& r = recs[next];
-            const int family = r.ip_version == 6 ? 6 : 4;
-            const std::size_t len =
-                family == 6 ? record_length(v9_v6_fields) : record_length(v9_v4_fields);
-            // Room for the record, a new flowset header, and the padding.
-            const std::size_t need = len + (family != set_family ? 4 : 0) + 3;
-            if (w.size() + need > o_.mtu) {
-                break;
-            }
-            if (family != set_family) {
-                if (set_family != 0) {
-                    close_set();
-                }
-                set_at = w.size();
-                set_family = family;
-                w.u16(family == 6 ? template_v6 : template_v4);
-                w.u16(0);
-            }
-            v9_record(w, r, o_.boot_ms);
-            ++count;
-            ++exported_;
-            ++next;
-        }
-        if (set_family != 0) {
-            close_set();
-        }
+        const std::size_t n = data_sets(w, recs, next, o_.mtu, 4, record_length(v9_v4_fields),
+                                        record_length(v9_v6_fields),
+                                        [this](writer& to, const flow_record& r) { v9_record(to, r, o_.boot_ms); });
+        count += static_cast<unsigned>(n);
+        exported_ += n;
         if (count == 0) {
             break;
         }
