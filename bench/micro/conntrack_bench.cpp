@@ -17,34 +17,17 @@
 
 #include "classify/conntrack.hpp"
 #include "common.hpp"
+#include "flows.hpp"
 #include "frames.hpp"
 #include "pipeline/counters.hpp"
 
 namespace dpdk_app_bench {
 namespace {
 
-constexpr unsigned burst_size = 32;
-
-// Flow i: 10.x.y.z:sport -> 192.0.2.1:53, distinct for i < 2^24.
-void set_flow(rte_mbuf* m, uint32_t i) {
-    auto& pm = *dpdk_app::meta_of(m);
-    pm.l3 = dpdk_app::l3_kind::ipv4;
-    pm.l4_proto = 17;
-    pm.flags = dpdk_app::meta_l4_valid;
-    const uint32_t src = 0x0a000000u | (i >> 4);
-    const uint8_t s[4] = {static_cast<uint8_t>(src >> 24), static_cast<uint8_t>(src >> 16),
-                          static_cast<uint8_t>(src >> 8), static_cast<uint8_t>(src)};
-    std::memcpy(pm.src_addr, s, 4);
-    const uint8_t d[4] = {192, 0, 2, 1};
-    std::memcpy(pm.dst_addr, d, 4);
-    pm.src_port = static_cast<uint16_t>(1024 + (i & 15));
-    pm.dst_port = 53;
-}
-
 struct fixture {
     std::unique_ptr<dpdk_app::connection_table> table;
-    std::array<rte_mbuf*, burst_size> pkts{};
-    std::array<dpdk_app::ct_probe, burst_size> probes{};
+    std::array<rte_mbuf*, flow_burst> pkts{};
+    std::array<dpdk_app::ct_probe, flow_burst> probes{};
     dpdk_app::conntrack_policy policy =
         dpdk_app::conntrack_policy::from(dpdk_app::conntrack_config{}, rte_get_tsc_hz());
     std::unique_ptr<dpdk_app::segment_counters> counters =
@@ -58,7 +41,7 @@ struct fixture {
             return false;
         }
         rte_mempool* pool = parse_pool();
-        if (pool == nullptr || rte_pktmbuf_alloc_bulk(pool, pkts.data(), burst_size) != 0) {
+        if (pool == nullptr || rte_pktmbuf_alloc_bulk(pool, pkts.data(), flow_burst) != 0) {
             state.SkipWithError("no mbufs");
             return false;
         }
@@ -66,38 +49,27 @@ struct fixture {
     }
     ~fixture() {
         if (pkts[0] != nullptr) {
-            rte_pktmbuf_free_bulk(pkts.data(), burst_size);
+            rte_pktmbuf_free_bulk(pkts.data(), flow_burst);
         }
     }
     // One burst of flows [first, first + 32) or the given ones: probe,
     // state, commit. Returns the packets that did not fit.
     uint32_t burst(const uint32_t* flows, uint64_t now) {
-        for (unsigned i = 0; i < burst_size; ++i) {
-            set_flow(pkts[i], flows[i]);
+        for (unsigned i = 0; i < flow_burst; ++i) {
+            set_udp_flow(pkts[i], flows[i]);
         }
         dpdk_app::stage_context ctx(*counters);
         table->begin_burst();
-        table->probe(pkts.data(), burst_size, false, probes.data());
+        table->probe(pkts.data(), flow_burst, false, probes.data());
         uint32_t full = 0;
-        for (unsigned i = 0; i < burst_size; ++i) {
+        for (unsigned i = 0; i < flow_burst; ++i) {
             const uint8_t s = table->state(probes[i], now);
             full += table->commit(probes[i], s, policy, now, ctx) ? 0 : 1;
         }
         ctx.free_discarded();
         return full;
     }
-    // Opens flows 0..n-1; the cycles it took.
-    uint64_t fill(uint32_t n, uint64_t now) {
-        std::array<uint32_t, burst_size> flows{};
-        const tsc_timer t;
-        for (uint32_t f = 0; f + burst_size <= n; f += burst_size) {
-            for (unsigned i = 0; i < burst_size; ++i) {
-                flows[i] = f + i;
-            }
-            burst(flows.data(), now);
-        }
-        return t.elapsed();
-    }
+    uint64_t fill(uint32_t n, uint64_t now) { return fill_flows(*this, n, now); }
 };
 
 void BM_conntrack_lookup(benchmark::State& state) {
@@ -112,23 +84,7 @@ void BM_conntrack_lookup(benchmark::State& state) {
         state.SkipWithError("the table did not take every connection");
         return;
     }
-    std::mt19937 rng(3);
-    std::vector<uint32_t> order(1u << 16);
-    for (auto& f : order) {
-        f = static_cast<uint32_t>(rng() % n);
-    }
-    uint64_t items = 0;
-    std::size_t at = 0;
-    const tsc_timer t;
-    for (auto _ : state) {
-        if (at + burst_size > order.size()) {
-            at = 0;
-        }
-        fx.burst(&order[at], now);
-        at += burst_size;
-        items += burst_size;
-    }
-    report_items(state, t.elapsed(), items, "cyc_per_pkt");
+    random_flow_bursts(state, fx, n, now);
 }
 BENCHMARK(BM_conntrack_lookup)->Arg(65536)->Arg(1 << 20)->ArgName("connections");
 
