@@ -21,7 +21,7 @@ packages=(
     libdpdk-dev dpdk-dev libpcap-dev libssl-dev libtomlplusplus-dev
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
     iproute2 iputils-ping iputils-arping traceroute util-linux python3 python3-scapy tshark socat
-    nfdump
+    nfdump softflowd
     systemd
 )
 

@@ -18,7 +18,10 @@
 # With --acl-rules the comparison is against l3fwd --lookup acl, with
 # --exact-entries against l3fwd --lookup em (rte_hash exact match of the
 # 5-tuple), with --conntrack-flows (and --acl-rules) dpdk-app tracks
-# connections; the last two replay a capture of one frame per flow.
+# connections; the last two replay a capture of one frame per flow. With
+# --flow dpdk-app also accounts every flow and exports IPFIX to an nfcapd
+# the script starts on 127.0.0.1 (the frames of the capture are its flows:
+# --frames 1048576 is a 1M-flow capture).
 #
 # l3fwd is built at bench time from Debian's dpdk-doc sources
 # (/usr/share/dpdk/examples/l3fwd) in a temporary directory, patched to mask
@@ -58,6 +61,7 @@ CT_FLOWS=0
 CT_REPLIES=0
 L3FWD_ONLY=0
 FRAMES_SET=0
+FLOW=0
 
 # The benchmark network: port 0 (net_pcap0) receives the capture; 198.18.0.0/24
 # leaves through port 0 again, 198.18.1.0/24 and the generated routes through
@@ -133,6 +137,9 @@ usage: $0 [options]
                      in_port net_pcap0: accept) before the deny rules;
                      l3fwd --lookup acl as with --acl-rules (target: ratio
                      >= 0.8). Same limits as --exact-entries
+  --flow             dpdk-app with a [flow] section (max_flows sized for the
+                     capture) exporting IPFIX to an nfcapd on 127.0.0.1; the
+                     summary gives the flow ledger (target: ratio >= 0.8)
   --conntrack-replies  with --conntrack-flows N: the capture holds 2 x N
                      frames, each flow's frame followed by its reply (to
                      10.0.0.0/8, routed out of port 1 by both): the
@@ -167,6 +174,7 @@ while [[ $# -gt 0 ]]; do
         --exact-entries) EXACT=$2; shift 2 ;;
         --conntrack-flows) CT_FLOWS=$2; shift 2 ;;
         --conntrack-replies) CT_REPLIES=1; shift ;;
+        --flow) FLOW=1; shift ;;
         --l3fwd-only) L3FWD_ONLY=1; shift ;;
         --app) APP=$2; shift 2 ;;
         --l3fwd) L3FWD=$2; shift 2 ;;
@@ -224,10 +232,12 @@ if ((EXACT > 0)); then
     HASH_ENTRIES=1024
     while ((HASH_ENTRIES < 2 * EXACT)); do HASH_ENTRIES=$((HASH_ENTRIES * 2)); done
 fi
-APP_MBUFS=$((MBUFS + FLOWS))
+# net_pcap holds the whole capture in mbufs: a large --frames needs room.
+BIG=$((FLOWS == 0 && FRAMES > 4096 ? FRAMES : 0))
+APP_MBUFS=$((MBUFS + FLOWS + BIG))
 CT_CAPACITY=$((2 * CT_FLOWS > 1024 ? 2 * CT_FLOWS : 1024))
 # An mbuf takes ~2.5 KB; the rest of either process fits in 256 MB here.
-((FLOWS == 0 || MEM >= APP_MBUFS * 5 / 2048 + 256)) ||
+((FLOWS + BIG == 0 || MEM >= APP_MBUFS * 5 / 2048 + 256)) ||
     die "--mem must be >= $((APP_MBUFS * 5 / 2048 + 256)) for $APP_MBUFS mbufs"
 [[ -x $PY ]] || die "$PY not found"
 [[ -f $TOOL ]] || die "$TOOL not found"
@@ -364,6 +374,17 @@ fi
 write_router_toml "$TMP/router.toml" "$APP_MBUFS" \
     "${BACKOFF:+idle_rx_backoff = $BACKOFF}" "${BURST:+burst_size = $BURST}"
 if ((ACL_RULES > 0 || EXACT > 0)); then cat "$TMP/firewall.toml" >>"$TMP/router.toml"; fi
+if ((FLOW)); then
+    command -v nfcapd >/dev/null || die "--flow needs nfcapd (apt-get install nfdump)"
+    NFCAPD_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    mkdir -p "$TMP/nfcapd"
+    nfcapd -w "$TMP/nfcapd" -p "$NFCAPD_PORT" -b 127.0.0.1 -t 3600 >"$TMP/nfcapd.log" 2>&1 &
+    NFCAPD_PID=$!
+    PIDS+=("$NFCAPD_PID")
+    FLOW_MAX=$((FRAMES > 32768 ? 2 * FRAMES : 65536))
+    printf '\n[flow]\nmax_flows = %d\n[[flow.collector]]\naddress = "127.0.0.1:%d"\n' \
+        "$FLOW_MAX" "$NFCAPD_PORT" >>"$TMP/router.toml"
+fi
 if ((!L3FWD_ONLY)); then
     # A configuration error shows now, not after l3fwd has started.
     if ! "$APP" -- --config "$TMP/router.toml" --check-config >"$TMP/check-config.out" 2>&1; then
@@ -401,7 +422,7 @@ start() { # kind: l3fwd | app
             # -l 1: the main lcore forwards (l3fwd runs its loop on every
             # lcore, the main one included). L3FWD_BENCH_EXTRA_MBUFS: room
             # for a capture of more than 4096 frames (patch 3).
-            L3FWD_BENCH_EXTRA_MBUFS=$FLOWS "$L3FWD" "${EAL_COMMON[@]}" -l 1 --file-prefix "$prefix" \
+            L3FWD_BENCH_EXTRA_MBUFS=$((FLOWS + BIG)) "$L3FWD" "${EAL_COMMON[@]}" -l 1 --file-prefix "$prefix" \
                 -- -p 0x3 --config '(0,0,1),(1,0,1)' --parse-ptype \
                 --eth-dest=0,$NEIGH0 --eth-dest=1,$NEIGH1 "${rules[@]}" \
                 </dev/null >"$TMP/l3fwd.log" 2>&1 &
@@ -500,6 +521,10 @@ if ((CT_FLOWS > 0)); then
     APP_KIND+=", capacity $CT_CAPACITY)"
     TARGET=0.8
 fi
+if ((FLOW)); then
+    APP_KIND+=" + [flow] of max_flows $FLOW_MAX, IPFIX to nfcapd"
+    TARGET=0.8
+fi
 if ((EXACT > 0)); then
     L3_KIND="--lookup em ($EXACT 5-tuples to port 1, rte_hash of $HASH_ENTRIES entries)"
     APP_KIND+=" + [firewall.exact] of $EXACT accept flows, default drop"
@@ -577,6 +602,14 @@ printf 'ratio dpdk-app/l3fwd      %s  (per pair: %s)%s\n' "$R" "${PAIR_R[*]:--}"
         'BEGIN { printf "  target >= %s: %s", t, (r >= t ? "met" : "NOT MET") }')"
 printf 'start       l3fwd forwarding after %s s (%s); dpdk-app after %s s (%s)\n' \
     "${READY_OF[l3fwd]}" "${MEM_OF[l3fwd]:-?}" "${READY_OF[app]}" "${MEM_OF[app]:-?}"
+if ((FLOW)) && [[ -f $TMP/app-stats.json ]]; then
+    printf 'flows       %s\n' "$("$PY" -c 'import json, sys
+f = json.load(open(sys.argv[1]))["flows"]
+c = f["collectors"][0]
+print("created %d exported %d lost %d live %d evicted %d; %d IPFIX messages, %d refused" % (
+    f["created"], f["exported"], f["lost"], f["live"], f["evicted"], c["messages"], c["errors"]))' \
+        "$TMP/app-stats.json" 2>&1)"
+fi
 printf 'dpdk-app    stats JSON: %s%s\n' "$STATS_LINE" \
     "$( ((STATS_OK && !APP_WINDOW_DROPS)) && echo "  (no drops)" || echo "  (UNEXPECTED DROPS)")"
 echo "===================================================================="

@@ -14,6 +14,9 @@
 #include <sstream>
 #include <unordered_map>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <toml++/toml.h>
 
 
@@ -1366,6 +1369,121 @@ void read_policers(table_reader& top, app_config& c, error_sink& errors) {
     }
 }
 
+// ---- [flow] -----------------------------------------------------------------------------
+
+// "127.0.0.1:4739", "[2001:db8::1]:4739" -> host and port; false otherwise.
+bool split_host_port(const std::string& text, std::string& host, uint16_t& port) {
+    std::string_view rest;
+    if (!text.empty() && text[0] == '[') {
+        const auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            return false;
+        }
+        host = text.substr(1, close - 1);
+        rest = std::string_view(text).substr(close + 2);
+        in6_addr a6{};
+        if (::inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
+            return false;
+        }
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos) {
+            return false;
+        }
+        host = text.substr(0, colon);
+        rest = std::string_view(text).substr(colon + 1);
+        in_addr a4{};
+        if (::inet_pton(AF_INET, host.c_str(), &a4) != 1) {
+            return false;
+        }
+    }
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+    if (ec != std::errc{} || end != rest.data() + rest.size() || value == 0 || value > 65535) {
+        return false;
+    }
+    port = static_cast<uint16_t>(value);
+    return true;
+}
+
+void read_flow_collector(const toml::node& n, flow_config& f, error_sink& errors) {
+    const toml::table* t = n.as_table();
+    if (t == nullptr) {
+        errors.add(position_of(n), "flow.collector: expected [[flow.collector]] tables");
+        return;
+    }
+    table_reader r(*t, "flow.collector", errors);
+    flow_collector_config c;
+    c.where = position_of(n);
+    if (const toml::node* a = r.node("address")) {
+        const auto text = a->value_exact<std::string>();
+        if (!text || !split_host_port(*text, c.host, c.port)) {
+            errors.add(position_of(*a),
+                       "flow.collector.address: expected \"IPV4:PORT\" or \"[IPV6]:PORT\" with a "
+                       "numeric address, e.g. \"127.0.0.1:4739\"");
+        }
+    } else {
+        errors.add(c.where, "flow.collector: every [[flow.collector]] needs address = \"HOST:PORT\"");
+    }
+    if (auto p = r.string("protocol", {"ipfix", "netflow-v9", "netflow-v5"})) {
+        c.protocol = *p == "netflow-v9"   ? flow_protocol::netflow_v9
+                     : *p == "netflow-v5" ? flow_protocol::netflow_v5
+                                          : flow_protocol::ipfix;
+    }
+    if (const toml::node* tr = r.node("transport")) {
+        const auto text = tr->value_exact<std::string>();
+        if (!text || *text != "udp") {
+            errors.add(position_of(*tr), "flow.collector.transport: only \"udp\" is supported "
+                                         "(export over TCP or SCTP is not built)");
+        }
+    }
+    r.finish();
+    for (const auto& other : f.collectors) {
+        if (other.host == c.host && other.port == c.port && !c.host.empty()) {
+            errors.add(c.where, "flow.collector: " + c.host + ":" + std::to_string(c.port) +
+                                    " is already the collector at line " +
+                                    std::to_string(other.where.line));
+        }
+    }
+    f.collectors.push_back(std::move(c));
+}
+
+void read_flow(table_reader& top, app_config& c, error_sink& errors) {
+    const toml::table* t = top.table("flow");
+    if (t == nullptr) {
+        return;
+    }
+    table_reader r(*t, "flow", errors);
+    flow_config f;
+    r.integer("max_flows", f.max_flows, 1024, 1 << 26);
+    r.integer("inactive_timeout", f.inactive_timeout, 1, 86400);
+    r.integer("active_timeout", f.active_timeout, 1, 7 * 86400);
+    r.integer("fin_linger_ms", f.fin_linger_ms, 0, 600'000);
+    if (auto p = r.string("packets", {"forwarded", "received"})) {
+        f.packets = *p == "received" ? flow_packets::received : flow_packets::forwarded;
+    }
+    r.integer("sampling", f.sampling, 1, 1 << 24);
+    if (auto m = r.string("sampling_mode", {"deterministic", "random"})) {
+        f.sampling_random = *m == "random";
+    }
+    r.integer("ring_size", f.ring_size, 64, 1 << 22);
+    if (const toml::node* n = t->get("ring_size"); n && !is_power_of_two(f.ring_size)) {
+        errors.add(position_of(*n),
+                   "flow.ring_size: expected a power of two, got " + std::to_string(f.ring_size));
+    }
+    r.integer("domain_id", f.domain_id, 0, UINT32_MAX);
+    r.integer("mtu", f.mtu, 512, 65000);
+    r.integer("template_refresh", f.template_refresh, 1, 86400);
+    r.integer("top", f.top, 0, 100);
+    if (const toml::array* a = r.array("collector")) {
+        for (const toml::node& n : *a) {
+            read_flow_collector(n, f, errors);
+        }
+    }
+    r.finish();
+    c.flow = std::move(f);
+}
+
 void read_router(table_reader& top, app_config& c, error_sink& errors) {
     const toml::table* t = top.table("router");
     if (t == nullptr) {
@@ -1624,6 +1742,7 @@ config_result parse_config(std::string_view text, std::string_view source) {
     read_responder(top, result.config, errors);
     read_firewall(top, result.config, errors);
     read_policers(top, result.config, errors);
+    read_flow(top, result.config, errors);
     top.finish();
     check_router(result.config, root, errors);
     result.errors = errors.take();

@@ -250,6 +250,41 @@ struct policer_config {
     source_position where;
 };
 
+// [flow]: flow accounting on the lanes and export to collectors
+// (lib/flow). Timeouts in seconds, except the FIN linger.
+enum class flow_packets : uint8_t {
+    forwarded,  // what leaves through a port (after every decision): the default
+    received,   // every IP packet parsed, whatever happens to it later (no egress known)
+};
+enum class flow_protocol : uint8_t { ipfix, netflow_v9, netflow_v5 };
+
+struct flow_collector_config {
+    std::string host;  // numeric IPv4 or IPv6 address
+    uint16_t port = 0;
+    flow_protocol protocol = flow_protocol::ipfix;
+    source_position where;
+    bool operator==(const flow_collector_config& o) const {
+        return host == o.host && port == o.port && protocol == o.protocol;
+    }
+};
+
+struct flow_config {
+    uint32_t max_flows = 65536;       // live flows per lane (restart-only)
+    uint32_t inactive_timeout = 15;   // s without a packet: the flow ends
+    uint32_t active_timeout = 1800;   // s: a long flow is reported and counted afresh
+    uint32_t fin_linger_ms = 1000;    // after a TCP FIN / RST, then the flow ends
+    flow_packets packets = flow_packets::forwarded;
+    uint32_t sampling = 1;            // count 1 packet in N (1: every packet)
+    bool sampling_random = false;     // random 1-in-N rather than every Nth
+    uint32_t ring_size = 8192;        // ended records queued per lane for the exporter
+    uint32_t domain_id = 0;           // IPFIX observation domain / v9 source id / v5 engine id
+    uint16_t mtu = 1400;              // the largest export message (UDP payload)
+    uint32_t template_refresh = 60;   // s between template resends
+    uint32_t top = 10;                // flows listed by bytes and by packets (stats, telemetry)
+    std::vector<flow_collector_config> collectors;
+    bool operator==(const flow_config&) const = default;
+};
+
 struct app_config {
     forwarding_mode mode = forwarding_mode::bridge;
     uint16_t lanes = 1;        // RX/TX queues per port; one pipeline copy each
@@ -277,6 +312,7 @@ struct app_config {
     responder_config responder;
     std::optional<firewall_config> firewall;  // absent: no classify stage
     std::vector<policer_config> policers;     // [[policer]]s in order
+    std::optional<flow_config> flow;          // absent: no flow stage
 
     std::string source;  // file name, or "<embedded default>"
 };

@@ -15,6 +15,70 @@
 
 namespace dpdk_app {
 
+namespace {
+
+void flow_rows(json_writer& j, std::string_view key, const std::vector<flow_top_report>& rows) {
+    j.key(key).begin_array();
+    for (const auto& f : rows) {
+        j.begin_object()
+            .field("ip_version", unsigned{f.ip_version})
+            .field("src", f.src)
+            .field("dst", f.dst)
+            .field("proto", unsigned{f.proto})
+            .field("sport", unsigned{f.sport})
+            .field("dport", unsigned{f.dport})
+            .field("in_port", unsigned{f.in_port});
+        if (f.out_port != no_port) {
+            j.field("out_port", unsigned{f.out_port});
+        }
+        j.field("vlan", unsigned{f.vlan})
+            .field("lane", f.lane)
+            .field("packets", f.packets)
+            .field("bytes", f.octets)
+            .end_object();
+    }
+    j.end_array();
+}
+
+// "flows": the ledger (created = exported + queued + lost + live), what
+// accounting passed over, each collector, the largest flows.
+void flows_json(json_writer& j, const flow_report& f) {
+    j.key("flows").begin_object();
+    j.field("lanes", f.lanes)
+        .field("max_flows", f.max_flows)
+        .field("created", f.created)
+        .field("exported", f.exported)
+        .field("queued", f.queued)
+        .field("lost", f.lost)
+        .field("live", f.live)
+        .field("evicted", f.evicted)
+        .field("table_full", f.table_full)
+        .field("active_reports", f.active_reports)
+        .field("active_reports_lost", f.active_reports_lost)
+        .field("sampled_out", f.sampled_out);
+    j.key("collectors").begin_array();
+    for (const auto& c : f.collectors) {
+        j.begin_object()
+            .field("address", c.address)
+            .field("protocol", c.protocol)
+            .field("messages", c.messages)
+            .field("records", c.records)
+            .field("skipped", c.skipped)
+            .field("errors", c.errors)
+            .field("last_error", c.last_error)
+            .end_object();
+    }
+    j.end_array();
+    j.key("top").begin_object();
+    j.field("age_seconds", f.top_age_s);
+    flow_rows(j, "by_bytes", f.top_octets);
+    flow_rows(j, "by_packets", f.top_packets);
+    j.end_object();
+    j.end_object();
+}
+
+}  // namespace
+
 std::string to_json(const run_report& r) {
     const pipeline_stats& p = r.pipe;
     json_writer j;
@@ -162,6 +226,9 @@ std::string to_json(const run_report& r) {
         }
         j.end_array();
     }
+    if (r.flows) {
+        flows_json(j, *r.flows);
+    }
     j.key("mempool").begin_object();
     j.field("size", r.mempool.size)
         .field("available", r.mempool.available)
@@ -205,6 +272,7 @@ run_report make_report(const dataplane& dp, double seconds, bool final) {
     r.firewall = dp.firewall_report();
     r.exact = dp.exact_report();
     r.policers = dp.policer_reports();
+    r.flows = dp.flow_summary();
     if (dp.config().firewall) {
         r.firewall_setup = &*dp.config().firewall;
     }
@@ -273,6 +341,19 @@ std::string summary_text(const run_report& r) {
         // Frames the driver could not take for want of mbufs: lost before
         // the pipeline saw them ([mempool] mbufs too small for the load).
         out += port.rx_nombuf > 0 ? format(" no-mbuf %llu)\n", ull(port.rx_nombuf)) : ")\n";
+    }
+    if (r.flows) {
+        const flow_report& f = *r.flows;
+        out += format("  flows created %llu exported %llu queued %llu lost %llu live %llu "
+                      "(evicted %llu, unaccounted packets %llu)\n",
+                      ull(f.created), ull(f.exported), ull(f.queued), ull(f.lost), ull(f.live),
+                      ull(f.evicted), ull(f.table_full));
+        for (const auto& c : f.collectors) {
+            out += format("  collector %s %s: %llu messages, %llu records, %llu refused%s%s\n",
+                          c.address.c_str(), c.protocol.c_str(), ull(c.messages), ull(c.records),
+                          ull(c.errors), c.last_error.empty() ? "" : " (last: ",
+                          c.last_error.empty() ? "" : (c.last_error + ")").c_str());
+        }
     }
     return out;
 }

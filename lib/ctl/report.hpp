@@ -40,6 +40,7 @@ struct run_report {
     const firewall_config* firewall_setup = nullptr;  // the dataplane's [firewall], when it has one
     std::optional<exact_summary> exact;               // [firewall.exact], when it has one
     std::vector<policer_report> policers;             // [[policer]]s in order; empty without
+    std::optional<flow_report> flows;                 // [flow], when it has one
 };
 
 std::string to_json(const run_report& r);

@@ -128,6 +128,72 @@ int policers_command(const char*, const char* params, rte_tel_data* d) {
     return 0;
 }
 
+// Flow accounting: the ledger (created, exported, queued, lost, live,
+// evicted, table_full, active_reports, sampled_out), per collector c<i>
+// its address, messages, records and errors, then the largest live flows
+// by bytes (the default) or by packets (the parameter): per flow n
+// "<n>_src", "<n>_dst", "<n>_proto", "<n>_sport", "<n>_dport",
+// "<n>_packets", "<n>_bytes", as many as a reply holds.
+constexpr std::size_t collectors_per_reply = 8;
+constexpr std::size_t flows_per_reply =
+    (RTE_TEL_MAX_DICT_ENTRIES - 9 - 4 * collectors_per_reply) / 7;
+
+int flows_command(const char*, const char* params, rte_tel_data* d) {
+    bool by_packets = false;
+    if (params != nullptr && *params != '\0') {
+        const std::string p = params;
+        if (p == "packets") {
+            by_packets = true;
+        } else if (p != "bytes") {
+            return -EINVAL;
+        }
+    }
+    std::lock_guard lock(g_mutex);
+    rte_tel_data_start_dict(d);
+    if (g_dataplane == nullptr) {
+        return 0;
+    }
+    const auto f = g_dataplane->flow_summary();
+    if (!f) {
+        return 0;
+    }
+    const std::pair<const char*, uint64_t> ledger[] = {
+        {"created", f->created},
+        {"exported", f->exported},
+        {"queued", f->queued},
+        {"lost", f->lost},
+        {"live", f->live},
+        {"evicted", f->evicted},
+        {"table_full", f->table_full},
+        {"active_reports", f->active_reports},
+        {"sampled_out", f->sampled_out},
+    };
+    for (const auto& [name, value] : ledger) {
+        rte_tel_data_add_dict_u64(d, name, value);
+    }
+    for (std::size_t i = 0; i < f->collectors.size() && i < collectors_per_reply; ++i) {
+        const auto& c = f->collectors[i];
+        const std::string key = "c" + std::to_string(i + 1) + "_";
+        rte_tel_data_add_dict_string(d, (key + "address").c_str(), c.address.c_str());
+        rte_tel_data_add_dict_u64(d, (key + "messages").c_str(), c.messages);
+        rte_tel_data_add_dict_u64(d, (key + "records").c_str(), c.records);
+        rte_tel_data_add_dict_u64(d, (key + "errors").c_str(), c.errors);
+    }
+    const auto& rows = by_packets ? f->top_packets : f->top_octets;
+    for (std::size_t n = 1; n <= rows.size() && n <= flows_per_reply; ++n) {
+        const auto& r = rows[n - 1];
+        const std::string key = std::to_string(n) + "_";
+        rte_tel_data_add_dict_string(d, (key + "src").c_str(), r.src.c_str());
+        rte_tel_data_add_dict_string(d, (key + "dst").c_str(), r.dst.c_str());
+        rte_tel_data_add_dict_u64(d, (key + "proto").c_str(), r.proto);
+        rte_tel_data_add_dict_u64(d, (key + "sport").c_str(), r.sport);
+        rte_tel_data_add_dict_u64(d, (key + "dport").c_str(), r.dport);
+        rte_tel_data_add_dict_u64(d, (key + "packets").c_str(), r.packets);
+        rte_tel_data_add_dict_u64(d, (key + "bytes").c_str(), r.octets);
+    }
+    return 0;
+}
+
 }  // namespace
 
 void telemetry_attach(const dataplane* dp) {
@@ -141,6 +207,10 @@ void telemetry_attach(const dataplane* dp) {
                                    "Policer counters: per policer its name and per colour "
                                    "packets and bytes, dropped, remarked (<n>_...). Parameter: "
                                    "first policer number");
+        rte_telemetry_register_cmd("/dpdk_app/flows", flows_command,
+                                   "Flow accounting: created, exported, queued, lost, live, "
+                                   "each collector, and the largest live flows (<n>_...). "
+                                   "Parameter: bytes (default) or packets");
         return true;
     }();
     (void)registered;

@@ -5,6 +5,7 @@
 #include "classify/acl.hpp"
 #include "classify/classify_stage.hpp"
 #include "classify/exact.hpp"
+#include "flow/flow_stage.hpp"
 #include "forward/bridge.hpp"
 #include "parse/parse_stage.hpp"
 #include "police/police_stage.hpp"
@@ -25,6 +26,18 @@ bool bridging(const app_config& c) {
 }
 bool routing(const app_config& c) {
     return c.mode == forwarding_mode::router;
+}
+
+bool counting_flows(const app_config& c, flow_packets which) {
+    return c.flow && c.flow->packets == which;
+}
+
+std::unique_ptr<stage> make_flow_stage(const stage_deps& d, std::string& error) {
+    if (d.flows == nullptr) {
+        error = "the flow stage has no exporter";
+        return nullptr;
+    }
+    return flow_stage::create(d.lane, *d.config->flow, *d.flows, d.tsc_hz, error);
 }
 
 responder_settings responder_of(const stage_deps& d) {
@@ -61,6 +74,13 @@ const std::vector<stage_registration>& stage_registrations() {
          [](const stage_deps& d, std::string&) -> std::unique_ptr<stage> {
              return std::make_unique<respond_stage>(d.slow, d.lane, responder_of(d), d.tsc_hz);
          }},
+        // One stage, at one of two places: flow.packets picks which.
+        {"flow", chain_position::flow, "a [flow] section",
+         [](const app_config& c) { return counting_flows(c, flow_packets::forwarded); },
+         make_flow_stage},
+        {"flow", chain_position::flow_received, "a [flow] section with packets = \"received\"",
+         [](const app_config& c) { return counting_flows(c, flow_packets::received); },
+         make_flow_stage},
     };
     return all;
 }
@@ -69,8 +89,10 @@ const std::vector<fusion_registration>& fusion_registrations() {
     static const std::vector<fusion_registration> all = {
         {{"parse", "route", "respond"},
          [](const stage_deps& d, std::string&) -> std::unique_ptr<stage> {
-             return std::make_unique<parse_route_respond_stage>(d.slow, d.lane, responder_of(d),
-                                                                d.tsc_hz);
+             // The flow stage reads the metadata of forwarded packets,
+             // which the fused stage writes only when asked.
+             return std::make_unique<parse_route_respond_stage>(
+                 d.slow, d.lane, responder_of(d), d.tsc_hz, d.config->flow.has_value());
          }},
         {{"parse", "bridge", "respond"},
          [](const stage_deps& d, std::string&) -> std::unique_ptr<stage> {
@@ -189,8 +211,11 @@ bool make_stages(const std::vector<std::string>& names, const stage_deps& deps, 
             k += fused->stages.size();
         } else {
             const auto& all = stage_registrations();
-            const auto it = std::find_if(all.begin(), all.end(),
-                                         [&](const auto& r) { return r.name == names[k]; });
+            // A name may have a registration per place (flow): the one
+            // this configuration turns on.
+            const auto it = std::find_if(all.begin(), all.end(), [&](const auto& r) {
+                return r.name == names[k] && (deps.config == nullptr || r.enabled(*deps.config));
+            });
             if (it == all.end()) {
                 error = "unknown stage '" + names[k] + "'";
                 return false;

@@ -6,6 +6,8 @@
 //
 //   rx -> parse -> classify -> police -> route | bridge -> respond -> flow -> tx
 //
+// (flow.packets = "received" moves the flow stage to right after parse.)
+//
 // and a feature's stage is in it only when its configuration turns it on,
 // so a configuration without a feature's section runs as if the feature did
 // not exist. A feature joins by one entry in each table of compose.cpp:
@@ -29,9 +31,10 @@ namespace dpdk_app {
 
 class slow_path;
 class neighbor_table;
+class flow_exporter;
 
 // Where a stage sits in every lane's chain, in chain order.
-enum class chain_position : uint8_t { parse, classify, police, forward, respond, flow };
+enum class chain_position : uint8_t { parse, flow_received, classify, police, forward, respond, flow };
 
 // What a stage factory may hand to the stage it makes: settings from the
 // configuration, and the state that outlives generations (owned by the
@@ -42,6 +45,7 @@ struct stage_deps {
     const std::vector<port_plan>* ports = nullptr;
     slow_path* slow = nullptr;  // the responder's queues to the control thread
     uint64_t tsc_hz = 0;
+    flow_exporter* flows = nullptr;  // the flow stage's rings to the control thread
 };
 
 struct stage_registration {

@@ -50,6 +50,8 @@ std::vector<std::string> restart_only_changes(const app_config& a, const app_con
                 a.firewall->conntrack.capacity != b.firewall->conntrack.capacity,
             "firewall.conntrack.capacity");
     }
+    // The flow stage's tables, rings and collectors are made at start.
+    key(a.flow != b.flow, "[flow]");
     // The police stage is in the chain, and each lane's per-source bucket
     // tables made, at start.
     key(policers_attached(a) != policers_attached(b),
@@ -183,6 +185,12 @@ std::unique_ptr<dataplane> dataplane::start(const app_config& config, std::strin
     if (!dp->slow_) {
         return fail(start_failure::runtime, error);
     }
+    if (config.flow) {
+        dp->flows_ = flow_exporter::create(*config.flow, dp->slow_->lanes(), rte_get_tsc_hz(), error);
+        if (!dp->flows_) {
+            return fail(start_failure::runtime, error);
+        }
+    }
     pipeline_options po;
     po.lanes = config.lanes;
     po.burst_size = config.burst_size;
@@ -205,6 +213,7 @@ std::unique_ptr<dataplane> dataplane::start(const app_config& config, std::strin
         deps.config = &self->config_;
         deps.ports = &self->ports_;
         deps.slow = self->slow_.get();
+        deps.flows = self->flows_.get();
         deps.tsc_hz = rte_get_tsc_hz();
         return make_stages(names, deps, self->config_.fuse, out, why);
     };
@@ -324,6 +333,16 @@ void dataplane::launch() {
 
 void dataplane::poll(uint64_t now) {
     neighbors_->poll(now);
+    if (flows_) {
+        flows_->poll(now);
+    }
+}
+
+std::optional<flow_report> dataplane::flow_summary() const {
+    if (!flows_) {
+        return std::nullopt;
+    }
+    return flows_->report();
 }
 
 reload_outcome dataplane::reload(const std::optional<std::string>& path) {
@@ -377,6 +396,9 @@ reload_outcome dataplane::reload(const std::optional<std::string>& path) {
 void dataplane::shutdown() {
     pipe_->wait();
     neighbors_->shutdown();  // what is held or queued still: dropped, counted
+    if (flows_) {
+        flows_->finish();  // every live flow exported (forced end)
+    }
 }
 
 pipeline_stats dataplane::stats() const {

@@ -17,6 +17,7 @@
 
 #include "classify/acl.hpp"
 #include "config/config.hpp"
+#include "flow/exporter.hpp"
 #include "io/port.hpp"
 #include "pipeline/pipeline.hpp"
 #include "police/police_table.hpp"
@@ -64,7 +65,8 @@ class dataplane {
 
     // Starts the worker lcores and announces the appliance's addresses.
     void launch();
-    // One round of control-thread work (the neighbour resolver); now: TSC.
+    // One round of control-thread work (the neighbour resolver, the flow
+    // exporter); now: TSC.
     void poll(uint64_t now);
     // Re-reads the configuration (path; nothing = the embedded default,
     // which cannot change) and, when it is valid and needs no restart,
@@ -73,7 +75,7 @@ class dataplane {
     reload_outcome reload(const std::optional<std::string>& path);
     // After pipe().request_stop() and once pipe().finished(): waits for
     // the worker lcores, then the slow path drops what it still holds
-    // (counted).
+    // (counted) and the flow exporter sends every flow still live.
     void shutdown();
 
     pipeline& pipe() noexcept { return *pipe_; }
@@ -94,6 +96,8 @@ class dataplane {
     // The policers with their counters (every lane, carried over reloads by
     // name), in the configuration's order; empty without [[policer]]s.
     std::vector<policer_report> policer_reports() const;
+    // Flow accounting and export; nullopt without [flow]. Any thread.
+    std::optional<flow_report> flow_summary() const;
     // Stops and closes the ports (before the final report's mempool count).
     void close_ports();
 
@@ -107,6 +111,7 @@ class dataplane {
     rte_mempool* pool_ = nullptr;
     rte_mempool* control_pool_ = nullptr;  // ARP / NDP requests: never the RX pool
     std::unique_ptr<slow_path> slow_;      // outlives every generation (the fib points into it)
+    std::unique_ptr<flow_exporter> flows_;  // the flow stages' rings and the collectors
     std::unique_ptr<pipeline> pipe_;
     std::unique_ptr<resolver> neighbors_;
     generation_info info_;

@@ -1,5 +1,6 @@
 #include "flow/flow_table.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -8,6 +9,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include "packet/meta.hpp"
 
@@ -60,18 +62,98 @@ uint8_t dscp_of(const rte_mbuf* m, const packet_meta& pm) noexcept {
 
 }  // namespace
 
+void flow_top::insert(list& l, const flow_top_row& r, uint64_t flow_top_row::*field) noexcept {
+    uint32_t at = l.count;
+    if (at == n_) {
+        if (r.*field <= l.rows[n_ - 1].*field) {
+            return;  // most flows: one comparison
+        }
+        --at;
+    }
+    while (at > 0 && l.rows[at - 1].*field < r.*field) {
+        l.rows[at] = l.rows[at - 1];
+        --at;
+    }
+    l.rows[at] = r;
+    if (l.count < n_) {
+        ++l.count;
+    }
+}
+
+void flow_top::offer(const flow_key& k, const flow_entry& e) noexcept {
+    if (n_ == 0 || e.packets == 0) {
+        return;
+    }
+    const bool octets = octets_.count < n_ || e.octets > octets_.rows[n_ - 1].octets;
+    const bool packets = packets_.count < n_ || e.packets > packets_.rows[n_ - 1].packets;
+    if (!octets && !packets) {
+        return;
+    }
+    flow_top_row r;
+    r.key = k;
+    r.packets = e.packets;
+    r.octets = e.octets;
+    r.first = e.first;
+    r.out_port = e.out_port;
+    if (octets) {
+        insert(octets_, r, &flow_top_row::octets);
+    }
+    if (packets) {
+        insert(packets_, r, &flow_top_row::packets);
+    }
+}
+
+void flow_top::publish(uint64_t now) noexcept {
+    if (n_ == 0) {
+        return;
+    }
+    // A sequence lock: readers retry while the count is odd or moved.
+    const uint64_t s = seq_.load(std::memory_order_relaxed);
+    seq_.store(s + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    published_octets_.count = octets_.count;
+    std::copy_n(octets_.rows.begin(), octets_.count, published_octets_.rows.begin());
+    published_packets_.count = packets_.count;
+    std::copy_n(packets_.rows.begin(), packets_.count, published_packets_.rows.begin());
+    published_at_ = now;
+    seq_.store(s + 2, std::memory_order_release);
+    octets_.count = 0;
+    packets_.count = 0;
+}
+
+uint64_t flow_top::read(std::vector<flow_top_row>& by_octets,
+                        std::vector<flow_top_row>& by_packets) const {
+    for (;;) {
+        const uint64_t s1 = seq_.load(std::memory_order_acquire);
+        if ((s1 & 1) != 0) {
+            continue;
+        }
+        const uint32_t no = std::min(published_octets_.count, n_);
+        const uint32_t np = std::min(published_packets_.count, n_);
+        by_octets.assign(published_octets_.rows.begin(), published_octets_.rows.begin() + no);
+        by_packets.assign(published_packets_.rows.begin(), published_packets_.rows.begin() + np);
+        const uint64_t at = published_at_;
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (seq_.load(std::memory_order_relaxed) == s1) {
+            return at;
+        }
+    }
+}
+
 flow_table::~flow_table() {
     rte_hash_free(hash_);
     rte_free(entries_);
 }
 
 std::unique_ptr<flow_table> flow_table::create(unsigned lane, uint32_t capacity,
-                                               const flow_timeouts& t, std::string& error) {
+                                               const flow_timeouts& t, flow_sink& sink,
+                                               const tsc_clock& clock, uint32_t top,
+                                               std::string& error) {
     if (capacity < 1024) {
         error = "a flow table holds at least 1024 flows";
         return nullptr;
     }
-    std::unique_ptr<flow_table> f(new flow_table());
+    std::unique_ptr<flow_table> f(new flow_table(sink, clock, top));
     f->capacity_ = capacity;
     f->timeouts_ = t;
     char name[RTE_HASH_NAMESIZE];
@@ -104,7 +186,8 @@ std::unique_ptr<flow_table> flow_table::create(unsigned lane, uint32_t capacity,
     return f;
 }
 
-void flow_table::update(rte_mbuf* const* pkts, uint16_t n, uint64_t now) noexcept {
+void flow_table::update(rte_mbuf* const* pkts, uint16_t n, uint64_t now, uint16_t out_port,
+                        bool egress_known) noexcept {
     std::array<uint8_t, max_burst> at;  // burst index of each key
     uint16_t k = 0;
     for (uint16_t i = 0; i < n; ++i) {
@@ -119,6 +202,26 @@ void flow_table::update(rte_mbuf* const* pkts, uint16_t n, uint64_t now) noexcep
         return;
     }
     rte_hash_lookup_bulk(hash_, key_ptrs_.data(), k, positions_.data());
+    // Every entry of the burst is fetched at once, not one miss after the
+    // other in the loop below.
+    uint32_t misses = 0;
+    for (uint16_t j = 0; j < k; ++j) {
+        if (positions_[j] >= 0) {
+            rte_prefetch0(&entries_[positions_[j]]);
+        } else {
+            ++misses;
+        }
+    }
+    if (used_ + misses > capacity_) {
+        // An eviction may come: the flows this burst touches are no
+        // candidates, their positions are in hand.
+        for (uint16_t j = 0; j < k; ++j) {
+            if (positions_[j] >= 0) {
+                entries_[positions_[j]].last = now;
+            }
+        }
+    }
+    uint32_t made = 0, full = 0;
     for (uint16_t j = 0; j < k; ++j) {
         rte_mbuf* m = pkts[at[j]];
         const packet_meta& pm = *meta_of(m);
@@ -127,8 +230,13 @@ void flow_table::update(rte_mbuf* const* pkts, uint16_t n, uint64_t now) noexcep
             // New, or made by an earlier packet of this burst.
             pos = rte_hash_lookup(hash_, &keys_[j]);
             if (pos < 0) {
-                if (used_ >= capacity_ || (pos = rte_hash_add_key(hash_, &keys_[j])) < 0) {
-                    ++full_;
+                if (used_ >= capacity_ && !evict(now)) {
+                    ++full;
+                    continue;
+                }
+                pos = rte_hash_add_key(hash_, &keys_[j]);
+                if (pos < 0) {
+                    ++full;
                     continue;
                 }
                 flow_entry& e = entries_[pos];
@@ -137,7 +245,7 @@ void flow_table::update(rte_mbuf* const* pkts, uint16_t n, uint64_t now) noexcep
                 e.first = now;
                 e.dscp = dscp_of(m, pm);
                 ++used_;
-                ++created_;
+                ++made;
             }
         }
         flow_entry& e = entries_[pos];
@@ -147,7 +255,7 @@ void flow_table::update(rte_mbuf* const* pkts, uint16_t n, uint64_t now) noexcep
         ++e.packets;
         e.octets += pm.l3_total;
         e.last = now;
-        e.out_port = m->port;
+        e.out_port = !egress_known ? no_port : out_port != no_port ? out_port : m->port;
         if (pm.l4_proto == proto_tcp && (pm.flags & meta_l4_valid) != 0) {
             e.tcp_flags |= pm.tcp_flags;
             if ((pm.tcp_flags & (tcp_fin | tcp_rst)) != 0 && e.fin_at == 0) {
@@ -155,10 +263,37 @@ void flow_table::update(rte_mbuf* const* pkts, uint16_t n, uint64_t now) noexcep
             }
         }
     }
+    if (made != 0) {
+        created_.add(made);
+        live_.set(used_);
+    }
+    if (full != 0) {
+        full_.add(full);
+    }
 }
 
-bool flow_table::report(uint32_t pos, flow_end_reason why, const tsc_clock& clock,
-                        flow_sink& sink) noexcept {
+bool flow_table::evict(uint64_t now) noexcept {
+    for (uint32_t i = 0; i < evict_scan; ++i) {
+        const uint32_t pos = cursor_;
+        advance_cursor(now);
+        const flow_entry& e = entries_[pos];
+        if (e.used != 0 && e.last != now) {
+            evicted_.inc();
+            finish(pos, flow_end_reason::lack_of_resources);
+            return true;
+        }
+    }
+    return false;
+}
+
+void flow_table::advance_cursor(uint64_t now) noexcept {
+    if (++cursor_ == slots_) {
+        cursor_ = 0;
+        top_.publish(now);  // a whole pass: every live flow was offered
+    }
+}
+
+bool flow_table::report(uint32_t pos, flow_end_reason why) noexcept {
     void* stored = nullptr;
     if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &stored) != 0) {
         return false;
@@ -180,16 +315,15 @@ bool flow_table::report(uint32_t pos, flow_end_reason why, const tsc_clock& cloc
     r.vlan = key.vlan;
     r.packets = e.packets;
     r.octets = e.octets;
-    r.first_ms = clock.ms(e.first);
-    r.last_ms = clock.ms(e.last);
+    r.first_ms = clock_.ms(e.first);
+    r.last_ms = clock_.ms(e.last);
     r.end = why;
-    return sink.put(r);
+    return sink_.put(r);
 }
 
-bool flow_table::finish(uint32_t pos, flow_end_reason why, const tsc_clock& clock,
-                        flow_sink& sink) noexcept {
-    const bool sent = report(pos, why, clock, sink);
-    ++(sent ? ended_ : lost_);
+bool flow_table::finish(uint32_t pos, flow_end_reason why) noexcept {
+    const bool sent = report(pos, why);
+    (sent ? ended_ : lost_).inc();
     remove(pos);
     return sent;
 }
@@ -203,42 +337,47 @@ void flow_table::remove(uint32_t pos) noexcept {
     }
     entries_[pos].used = 0;
     --used_;
+    live_.set(used_);
 }
 
-uint32_t flow_table::expire(uint64_t now, uint32_t n, const tsc_clock& clock,
-                            flow_sink& sink) noexcept {
+uint32_t flow_table::expire(uint64_t now, uint32_t n) noexcept {
     uint32_t reported = 0;
     n = std::min(n, slots_);
-    for (uint32_t i = 0; i < n && used_ > 0; ++i) {
+    for (uint32_t i = 0; i < n; ++i) {
         const uint32_t pos = cursor_;
-        cursor_ = pos + 1 == slots_ ? 0 : pos + 1;
+        advance_cursor(now);
         flow_entry& e = entries_[pos];
         if (e.used == 0) {
             continue;
         }
         if (e.fin_at != 0 && now - e.fin_at >= timeouts_.linger) {
-            reported += finish(pos, flow_end_reason::end_of_flow, clock, sink);
+            reported += finish(pos, flow_end_reason::end_of_flow);
         } else if (now - e.last >= timeouts_.inactive) {
-            reported += finish(pos, flow_end_reason::idle_timeout, clock, sink);
+            reported += finish(pos, flow_end_reason::idle_timeout);
         } else if (now - e.first >= timeouts_.active && e.packets > 0) {
             // A long flow: reported, and counted again from zero.
-            const bool sent = report(pos, flow_end_reason::active_timeout, clock, sink);
-            ++(sent ? reports_ : reports_lost_);
+            const bool sent = report(pos, flow_end_reason::active_timeout);
+            (sent ? reports_ : reports_lost_).inc();
             reported += sent;
             e.packets = 0;
             e.octets = 0;
             e.tcp_flags = 0;
             e.first = now;
+        } else if (top_.size() != 0) {
+            void* stored = nullptr;
+            if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &stored) == 0) {
+                top_.offer(*static_cast<const flow_key*>(stored), e);
+            }
         }
     }
     return reported;
 }
 
-uint32_t flow_table::drain(const tsc_clock& clock, flow_sink& sink) noexcept {
+uint32_t flow_table::drain() noexcept {
     uint32_t reported = 0;
     for (uint32_t pos = 0; pos < slots_ && used_ > 0; ++pos) {
         if (entries_[pos].used != 0) {
-            reported += finish(pos, flow_end_reason::forced_end, clock, sink);
+            reported += finish(pos, flow_end_reason::forced_end);
         }
     }
     return reported;

@@ -257,14 +257,6 @@ std::optional<packet_defect> parse_ipv6(const rte_mbuf* m, uint32_t off, uint32_
     return parse_l4(m, off + pos, end - pos, proto_icmpv6, partial, meta);
 }
 
-static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "the metadata words below are little endian");
-static_assert(offsetof(packet_meta, in_port) == 0 && offsetof(packet_meta, l3_total) == 6 &&
-                  offsetof(packet_meta, flags) == 8 && offsetof(packet_meta, vlan_inner) == 14 &&
-                  offsetof(packet_meta, vlan_count) == 16 && offsetof(packet_meta, punt) == 23 &&
-                  offsetof(packet_meta, src_port) == 24 && offsetof(packet_meta, punt_arg) == 28 &&
-                  offsetof(packet_meta, src_addr) == 32 && offsetof(packet_meta, dst_addr) == 48,
-              "the fast path writes packet_meta as eight 8-byte words");
-
 // Writes meta for a packet ipv4_fast_check accepts and returns true; false:
 // not handled here, meta untouched.
 inline bool parse_ipv4_fast(const rte_mbuf* m, packet_meta& meta) noexcept {
@@ -272,29 +264,7 @@ inline bool parse_ipv4_fast(const rte_mbuf* m, packet_meta& meta) noexcept {
     if (!ipv4_fast_check(m, f)) {
         return false;
     }
-    const uint8_t* const ip = f.ip;
-    const uint64_t flags = ((f.frag & ipv4_df) != 0 ? meta_ipv4_df : 0) |
-                           (f.l4_valid ? meta_l4_valid : 0);
-    // word 2: tcp_flags, icmp_type, icmp_code at bits 32, 40, 48
-    const uint64_t l4_bytes_word = uint64_t{f.tcp_flags} << 32 | uint64_t{f.icmp_type} << 40 |
-                                   uint64_t{f.icmp_code} << 48;
-    const uint64_t ports = f.ports;  // word 3: src_port, dst_port (host order), punt_arg 0
-    const uint32_t total = f.total;
-    const uint8_t proto = f.proto;
-    // Eight 8-byte stores straight from registers (an array built on the
-    // stack and copied would be read back wider than it was written).
-    auto* const w = reinterpret_cast<uint8_t*>(&meta);
-    auto store = [w](unsigned word, uint64_t v) { std::memcpy(w + 8 * word, &v, 8); };
-    store(0, uint64_t{m->port} | uint64_t{eth_hdr_len} << 16 | uint64_t{ipv4_min_len} << 32 |
-                 uint64_t{total} << 48);
-    store(1, flags | uint64_t{ether_type_ipv4} << 16);
-    store(2, uint64_t{static_cast<uint8_t>(l3_kind::ipv4)} << 8 | uint64_t{proto} << 16 |
-                 uint64_t{ip[8]} << 24 | l4_bytes_word);
-    store(3, ports);
-    store(4, load32(ip + 12));
-    store(5, 0);
-    store(6, load32(ip + 16));
-    store(7, 0);
+    write_ipv4_fast_meta(m, f, meta);
     return true;
 }
 

@@ -1,7 +1,8 @@
 // The checks of the untagged-IPv4 fast path, shared by parse_packet (which
 // writes packet_meta from them) and router mode's fused parse+route stage
-// (which forwards from them without writing any metadata). Header-only so
-// that each caller's inlined copy keeps only what it uses.
+// (which forwards from them, writing the metadata only when a stage after it
+// reads it). Header-only so that each caller's inlined copy keeps only what
+// it uses.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "packet/byteorder.hpp"
 #include "packet/checksum.hpp"
+#include "packet/meta.hpp"
 
 namespace dpdk_app::parse_detail {
 
@@ -141,6 +143,42 @@ inline bool ipv4_fast_check(const rte_mbuf* m, ipv4_fast_fields& f) noexcept {
         f.l4_valid = true;
     }
     return true;
+}
+
+static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "the metadata words below are little endian");
+static_assert(offsetof(packet_meta, in_port) == 0 && offsetof(packet_meta, l3_total) == 6 &&
+                  offsetof(packet_meta, flags) == 8 && offsetof(packet_meta, vlan_inner) == 14 &&
+                  offsetof(packet_meta, vlan_count) == 16 && offsetof(packet_meta, punt) == 23 &&
+                  offsetof(packet_meta, src_port) == 24 && offsetof(packet_meta, punt_arg) == 28 &&
+                  offsetof(packet_meta, src_addr) == 32 && offsetof(packet_meta, dst_addr) == 48,
+              "the fast path writes packet_meta as eight 8-byte words");
+
+// Writes meta for a packet ipv4_fast_check accepted (f: what it read).
+inline void write_ipv4_fast_meta(const rte_mbuf* m, const ipv4_fast_fields& f,
+                                 packet_meta& meta) noexcept {
+    const uint8_t* const ip = f.ip;
+    const uint64_t flags = ((f.frag & ipv4_df) != 0 ? meta_ipv4_df : 0) |
+                           (f.l4_valid ? meta_l4_valid : 0);
+    // word 2: tcp_flags, icmp_type, icmp_code at bits 32, 40, 48
+    const uint64_t l4_bytes_word = uint64_t{f.tcp_flags} << 32 | uint64_t{f.icmp_type} << 40 |
+                                   uint64_t{f.icmp_code} << 48;
+    const uint64_t ports = f.ports;  // word 3: src_port, dst_port (host order), punt_arg 0
+    const uint32_t total = f.total;
+    const uint8_t proto = f.proto;
+    // Eight 8-byte stores straight from registers (an array built on the
+    // stack and copied would be read back wider than it was written).
+    auto* const w = reinterpret_cast<uint8_t*>(&meta);
+    auto store = [w](unsigned word, uint64_t v) { std::memcpy(w + 8 * word, &v, 8); };
+    store(0, uint64_t{m->port} | uint64_t{eth_hdr_len} << 16 | uint64_t{ipv4_min_len} << 32 |
+                 uint64_t{total} << 48);
+    store(1, flags | uint64_t{ether_type_ipv4} << 16);
+    store(2, uint64_t{static_cast<uint8_t>(l3_kind::ipv4)} << 8 | uint64_t{proto} << 16 |
+                 uint64_t{ip[8]} << 24 | l4_bytes_word);
+    store(3, ports);
+    store(4, load32(ip + 12));
+    store(5, 0);
+    store(6, load32(ip + 16));
+    store(7, 0);
 }
 
 }  // namespace dpdk_app::parse_detail

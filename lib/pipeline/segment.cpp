@@ -318,6 +318,17 @@ void segment::attach_rcu() noexcept {
 
 segment::step_result segment::step() noexcept {
     const step_result r = step_once();
+    if (r == step_result::idle) {
+        if (++idle_steps_ == idle_round) {
+            idle_steps_ = 0;
+            const uint64_t now = rte_rdtsc();
+            for (auto& s : stages_) {
+                s->idle(now);
+            }
+        }
+    } else {
+        idle_steps_ = 0;
+    }
     if (w_.qsbr != nullptr) {
         if (r == step_result::finished) {
             rte_rcu_qsbr_thread_offline(w_.qsbr, w_.lcore);

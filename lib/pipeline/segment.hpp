@@ -109,6 +109,7 @@ class segment {
     std::array<uint16_t, max_ports> rx_skipped_{};
     uint64_t tsc_ = 0;  // end of the last timed step of the current burst
     uint64_t burst_seq_ = 0;
+    uint32_t idle_steps_ = 0;  // empty polls in a row, up to idle_round
     std::array<bool, max_ports> tx_ok_{};  // from wiring::tx_ports, checked once per run
     bool timed_ = false;                   // this burst's stage boundaries are timed
     burst pending_{};                      // packets the output ring did not take yet

@@ -194,6 +194,14 @@ class stage {
     // does anyway; see burst::port_runs). Every other packet went to
     // ctx.drop() or ctx.consume().
     virtual void process(burst& b, stage_context& ctx) noexcept = 0;
+    // Housekeeping while the lane has nothing to do (timeouts that must
+    // fire without traffic): the segment calls it every idle_round empty
+    // polls in a row, with the TSC. It must stay short and may not touch
+    // packets.
+    virtual void idle(uint64_t /*now*/) noexcept {}
 };
+
+// Empty polls in a row between two calls of stage::idle.
+inline constexpr uint32_t idle_round = 64;
 
 }  // namespace dpdk_app

@@ -102,9 +102,10 @@ class parse_bridge_respond_stage final : public stage {
 // nothing to do), saving a stage call and its accounting per burst.
 class parse_route_respond_stage final : public stage {
   public:
+    // write_meta: see parse_route_stage.
     parse_route_respond_stage(slow_path* sp, unsigned lane, const responder_settings& settings,
-                              uint64_t tsc_hz) noexcept
-        : respond_(sp, lane, settings, tsc_hz) {}
+                              uint64_t tsc_hz, bool write_meta = false) noexcept
+        : route_(write_meta), respond_(sp, lane, settings, tsc_hz) {}
     std::string_view name() const noexcept override { return "parse+route+respond"; }
     stage_marks marks() const noexcept override { return {.punts = true, .generates = true}; }
     void process(burst& b, stage_context& ctx) noexcept override {

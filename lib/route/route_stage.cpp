@@ -284,7 +284,10 @@ namespace {
 // usable, within the egress MTU. Returns how many packets it forwarded:
 // b.pkts[0..k), rewritten, mbuf->port set, grouped by egress port (each
 // port's packets in order; burst::port_runs when k is the whole burst and
-// it goes to at most two ports). b.pkts[k..) are untouched.
+// it goes to at most two ports). b.pkts[k..) are untouched. WriteMeta:
+// packet_meta written for the head as the parse stage would (a later stage
+// reads it).
+template <bool WriteMeta>
 uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
     using namespace parse_detail;
     const uint16_t n = b.count;
@@ -303,6 +306,9 @@ uint16_t forward_ipv4_head(const fib& f, burst& b) noexcept {
         const uint32_t d = swap_be32(load32(h.ip + 16));
         if (h.ip[8] <= 1 || martian_source4(src) || martian_destination4(d)) {
             break;
+        }
+        if constexpr (WriteMeta) {
+            write_ipv4_fast_meta(m, h, *meta_of(m));
         }
         dst[j] = d;
         frame[j] = const_cast<uint8_t*>(h.ip) - eth_hdr_len;
@@ -413,7 +419,7 @@ void parse_route_stage::process(burst& b, stage_context& ctx) noexcept {
     b.out_port = no_port;
     b.port_runs = {};
     b.has_punts = false;
-    const uint16_t fast = forward_ipv4_head(*f, b);
+    const uint16_t fast = write_meta_ ? forward_ipv4_head<true>(*f, b) : forward_ipv4_head<false>(*f, b);
     if (fast == b.count) {
         return;
     }
@@ -421,7 +427,7 @@ void parse_route_stage::process(burst& b, stage_context& ctx) noexcept {
     route_burst(f, b, fast, ctx);
     if (b.has_punts) {
         // The responder reads the punt mark of every packet of a burst with
-        // punts; the head forwarded above has no metadata written.
+        // punts; the head forwarded above may have no metadata written.
         for (uint16_t i = 0; i < fast; ++i) {
             meta_of(b.pkts[i])->punt = punt_kind::none;
         }

@@ -27,15 +27,20 @@ class route_stage final : public stage {
 // The packets at the head of a burst that are plain untagged IPv4 to a
 // gateway are validated (the parse fast path's checks, ipv4_fast_check),
 // looked up in bulk and rewritten in place straight from their headers,
-// without writing packet_meta, which nothing reads for a forwarded packet.
+// without writing packet_meta unless asked (write_meta: a stage after it,
+// the flow stage, reads it for forwarded packets).
 // From the first packet that needs anything else, the rest of the burst
 // goes through parse_burst and route_burst, as with the stages apart. Drops,
 // punts and output frames are the same either way (tested).
 class parse_route_stage final : public stage {
   public:
+    explicit parse_route_stage(bool write_meta = false) noexcept : write_meta_(write_meta) {}
     std::string_view name() const noexcept override { return "parse+route"; }
     stage_marks marks() const noexcept override { return {.punts = true}; }
     void process(burst& b, stage_context& ctx) noexcept override;
+
+  private:
+    bool write_meta_;
 };
 
 }  // namespace dpdk_app

@@ -71,21 +71,41 @@ TEST(compose_chain, of_each_mode) {
     EXPECT_THAT(compose_chain(c), ElementsAre("rx", "parse", "route", "respond", "tx"));
 }
 
+TEST(compose_chain, the_flow_stage_sits_where_flow_packets_says) {
+    app_config c = parsed("[dataplane]\nmode = \"router\"\n[[interface]]\nport = \"p0\"\n"
+                          "addresses = [\"192.0.2.1/24\"]\n[flow]\n");
+    EXPECT_THAT(compose_chain(c), ElementsAre("rx", "parse", "route", "respond", "flow", "tx"));
+    c.flow->packets = flow_packets::received;
+    EXPECT_THAT(compose_chain(c), ElementsAre("rx", "parse", "flow", "route", "respond", "tx"));
+}
+
 TEST(compose_chain, stages_sort_by_their_position_not_by_registration) {
+    const std::vector<app_config> configs = {
+        app_config{},
+        parsed("[dataplane]\nmode = \"router\"\n[[interface]]\nport = \"p0\"\n"
+               "addresses = [\"192.0.2.1/24\"]\n"),
+        parsed("[flow]\n"), parsed("[flow]\npackets = \"received\"\n")};
+    // A name may be registered at two places (flow), but never turned on at
+    // both by one configuration.
     const auto& all = stage_registrations();
     for (std::size_t i = 0; i < all.size(); ++i) {
         for (std::size_t j = i + 1; j < all.size(); ++j) {
-            EXPECT_NE(all[i].name, all[j].name) << "registered twice";
+            if (all[i].name != all[j].name) {
+                continue;
+            }
+            EXPECT_NE(all[i].position, all[j].position) << all[i].name;
+            for (const auto& c : configs) {
+                EXPECT_FALSE(all[i].enabled(c) && all[j].enabled(c)) << "on twice: " << all[i].name;
+            }
         }
     }
-    for (const app_config& c :
-         {app_config{}, parsed("[dataplane]\nmode = \"router\"\n[[interface]]\nport = \"p0\"\n"
-                               "addresses = [\"192.0.2.1/24\"]\n")}) {
+    for (const app_config& c : configs) {
         const auto chain = compose_chain(c);
         chain_position last = chain_position::parse;
         for (std::size_t k = 1; k + 1 < chain.size(); ++k) {
-            const auto it = std::find_if(all.begin(), all.end(),
-                                         [&](const auto& r) { return r.name == chain[k]; });
+            const auto it = std::find_if(all.begin(), all.end(), [&](const auto& r) {
+                return r.name == chain[k] && r.enabled(c);
+            });
             ASSERT_NE(it, all.end()) << chain[k];
             EXPECT_GE(it->position, last) << chain[k];
             last = it->position;

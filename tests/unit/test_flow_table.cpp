@@ -70,10 +70,11 @@ class flow_table_test : public unit::pool_test<flow_table_test> {
     static constexpr unsigned pool_size = 1023;
 
   protected:
-    void make(uint32_t capacity = 1024) {
+    void make(uint32_t capacity = 1024, uint32_t top = 0) {
         std::string error;
-        table_ = flow_table::create(0, capacity, {.inactive = 15 * sec, .active = 60 * sec, .linger = 2 * sec},
-                                    error);
+        table_ = flow_table::create(0, capacity,
+                                    {.inactive = 15 * sec, .active = 60 * sec, .linger = 2 * sec},
+                                    sink_, clock_, top, error);
         ASSERT_TRUE(table_) << error;
     }
     void TearDown() override {
@@ -99,7 +100,7 @@ class flow_table_test : public unit::pool_test<flow_table_test> {
         }
     }
     void expire(double at) {
-        table_->expire(static_cast<uint64_t>(at * static_cast<double>(sec)), UINT32_MAX, clock_, sink_);
+        table_->expire(static_cast<uint64_t>(at * static_cast<double>(sec)), UINT32_MAX);
     }
     bool ledger_holds() const {
         return table_->created() == table_->ended() + table_->lost() + table_->live();
@@ -122,7 +123,7 @@ TEST_F(flow_table_test, counts_each_flow_exactly_and_drains_them_at_shutdown) {
     run(1, {{u}, {u}, {t}, {ping}, {six}, {arp()}, {t, 2, 3}});
     run(2, {{u}});
     EXPECT_EQ(table_->live(), 5u) << "udp, tcp from port 0, tcp from port 2, ping, IPv6; ARP is no flow";
-    table_->drain(clock_, sink_);
+    table_->drain();
     ASSERT_EQ(sink_.got.size(), 5u);
     std::map<std::string, flow_record> by;
     for (const auto& r : sink_.got) {
@@ -181,29 +182,73 @@ TEST_F(flow_table_test, inactive_active_and_fin_ends) {
         EXPECT_LE(r.last_ms - r.first_ms, 60'000u);
     }
     EXPECT_EQ(table_->live(), 1u);
-    table_->drain(clock_, sink_);
+    table_->drain();
     EXPECT_EQ(reported + sink_.got.back().packets, 131u);
     EXPECT_TRUE(ledger_holds());
 }
 
-TEST_F(flow_table_test, a_full_table_counts_what_it_cannot_account_and_recovers) {
+TEST_F(flow_table_test, a_full_table_ends_an_older_flow_for_a_new_one) {
     make(1024);
-    for (uint32_t i = 0; i < 1024 + 40; i += 32) {
+    auto flow = [](uint32_t j) { return v4(proto_udp, udp(static_cast<uint16_t>(j), 9), A, B); };
+    auto flows = [&](uint32_t from, uint32_t to, double at) {
         std::vector<frame_in> burst;
-        for (uint32_t j = i; j < i + 32 && j < 1024 + 40; ++j) {
-            burst.push_back({v4(proto_udp, udp(static_cast<uint16_t>(j), 9), A, B)});
+        for (uint32_t j = from; j < to; ++j) {
+            burst.push_back({flow(j)});
+            if (burst.size() == 32 || j + 1 == to) {
+                run(at, burst);
+                burst.clear();
+            }
         }
-        run(0, burst);
-    }
+    };
+    flows(0, 1024 + 40, 0);
+    // Every flow in the table was touched at this very time: none can make
+    // room, and the 40 new flows' packets are counted as not accounted.
     EXPECT_EQ(table_->live(), 1024u);
     EXPECT_EQ(table_->table_full(), 40u);
-    run(1, {{v4(proto_udp, udp(1, 9), A, B)}});  // a known flow still counts
+    EXPECT_EQ(table_->evicted(), 0u);
+    // 40 new flows a second later: 40 older ones end for lack of resources.
+    flows(2000, 2040, 1);
+    EXPECT_EQ(table_->live(), 1024u);
+    EXPECT_EQ(table_->evicted(), 40u);
+    EXPECT_EQ(table_->table_full(), 40u);
+    ASSERT_EQ(sink_.got.size(), 40u);
+    for (const auto& r : sink_.got) {
+        EXPECT_EQ(r.end, flow_end_reason::lack_of_resources);
+        EXPECT_LT(r.sport, 1024) << "an older flow, not one of this burst";
+        EXPECT_EQ(r.packets, 1u);
+    }
+    run(1, {{flow(2000)}});  // a known flow still counts
     EXPECT_EQ(table_->table_full(), 40u);
     expire(20);  // every flow idle: room again
     EXPECT_EQ(table_->live(), 0u);
-    run(21, {{v4(proto_udp, udp(60000, 9), A, B)}});
+    run(21, {{flow(60000)}});
     EXPECT_EQ(table_->live(), 1u);
     EXPECT_TRUE(ledger_holds());
+}
+
+TEST_F(flow_table_test, the_largest_flows_are_published_after_a_pass) {
+    make(1024, 3);
+    std::vector<frame_in> burst;
+    for (uint16_t p = 1; p <= 6; ++p) {
+        for (uint16_t k = 0; k < p; ++k) {  // flow p: p packets of 100 + p bytes of payload
+            burst.push_back({v4(proto_udp, udp(p, 9, static_cast<uint16_t>(100 + p)), A, B)});
+        }
+    }
+    run(1, burst);
+    std::vector<flow_top_row> by_octets, by_packets;
+    EXPECT_EQ(table_->top().read(by_octets, by_packets), 0u) << "nothing published before a pass";
+    EXPECT_TRUE(by_octets.empty());
+    expire(2);  // one whole pass (no flow is due)
+    EXPECT_NE(table_->top().read(by_octets, by_packets), 0u);
+    ASSERT_EQ(by_octets.size(), 3u);
+    ASSERT_EQ(by_packets.size(), 3u);
+    for (unsigned i = 0; i < 3; ++i) {
+        EXPECT_EQ(by_packets[i].key.sport, 6 - i);
+        EXPECT_EQ(by_packets[i].packets, 6u - i);
+        EXPECT_EQ(by_octets[i].key.sport, 6 - i);
+        EXPECT_EQ(by_octets[i].octets, (6u - i) * (20 + 8 + 100 + 6 - i));
+    }
+    EXPECT_EQ(table_->live(), 6u);
 }
 
 TEST_F(flow_table_test, a_refusing_sink_loses_records_and_says_so) {

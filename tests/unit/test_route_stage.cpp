@@ -467,6 +467,41 @@ TEST_F(fused_route_test, forwards_plain_ipv4_without_writing_metadata) {
     }
 }
 
+// With a stage after it that reads packet_meta (the flow stage), the fast
+// path writes it, exactly as the parse stage would have for the frame.
+TEST_F(fused_route_test, writes_the_metadata_the_parse_stage_would_when_asked) {
+    std::vector<item> items;
+    for (uint8_t k = 0; k < 32; ++k) {
+        item it;
+        it.frame = ipv4_frame({192, 0, 2, 10}, {203, 0, 113, k}, static_cast<uint8_t>(2 + k),
+                              k % 2 == 0 ? corpus::proto_udp : corpus::proto_tcp, k);
+        items.push_back(it);
+    }
+    segment_counters counters;
+    stage_context ctx(counters, store_->current());
+    burst b;
+    std::vector<packet_meta> want;
+    for (const item& it : items) {
+        rte_mbuf* m = make_mbuf(it);
+        ASSERT_NE(m, nullptr);
+        packet_meta pm;
+        ASSERT_FALSE(parse_packet(m, pm));
+        want.push_back(pm);
+        std::memset(static_cast<void*>(meta_of(m)), 0xa5, sizeof(packet_meta));
+        b.pkts[b.count++] = m;
+    }
+    parse_route_stage s(true);
+    s.process(b, ctx);
+    ASSERT_EQ(b.count, 32);
+    for (uint16_t k = 0; k < b.count; ++k) {
+        rte_mbuf* m = b.pkts[k];
+        EXPECT_EQ(std::memcmp(meta_of(m), &want[k], sizeof(packet_meta)), 0) << "packet " << k;
+        EXPECT_EQ(m->port, 1) << "the egress, after the metadata took the input port";
+        rte_pktmbuf_free(m);
+    }
+    ctx.free_discarded();
+}
+
 // When the rest of a burst has punts, the responder reads every packet's
 // punt mark: the forwarded head must not keep a stale one.
 TEST_F(fused_route_test, a_burst_with_punts_clears_stale_marks_of_the_forwarded_head) {
