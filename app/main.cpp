@@ -22,6 +22,7 @@
 #include "ctl/telemetry.hpp"
 #include "dataplane/compose.hpp"
 #include "dataplane/dataplane.hpp"
+#include "log/log.hpp"
 
 using namespace dpdk_app;
 
@@ -56,7 +57,7 @@ void install_signals() {
 }
 
 void fail(const std::string& msg) {
-    std::fprintf(stderr, "dpdk-app: %s\n", msg.c_str());
+    log(log_component::app, log_level::error, "%s", msg.c_str());
 }
 
 struct run_context {
@@ -84,8 +85,14 @@ bool write_stats(const run_context& rc, const run_report& r) {
 // generation without stopping traffic; a configuration that fails keeps the
 // running one.
 void reload(run_context& rc) {
-    for (const auto& line : rc.dp->reload(rc.options.config_file).lines) {
-        std::fprintf(stderr, "%s\n", line.c_str());
+    const reload_outcome out = rc.dp->reload(rc.options.config_file);
+    for (const auto& line : out.lines) {
+        log_text(log_component::config, out.ok ? log_level::notice : log_level::error, line);
+    }
+    if (out.ok) {
+        // The new configuration's [log], then the command line's --log.
+        log_apply(rc.dp->config().log);
+        log_apply(rc.options.log);
     }
 }
 
@@ -205,7 +212,7 @@ int run(int argc, char** argv) {
     std::vector<std::string> eal_storage = args.eal;
     if (const std::string notice = map_lcores_to_cpus(eal_storage, available_cpus());
         !notice.empty()) {
-        std::fprintf(stderr, "%s\n", notice.c_str());
+        log_text(log_component::app, log_level::notice, notice);
     }
     for (auto& a : eal_storage) {
         eal_argv.push_back(a.data());
@@ -218,6 +225,9 @@ int run(int argc, char** argv) {
                           (e == EINVAL ? " (check the EAL arguments before `--`)" : ""));
         return e == EINVAL ? exit_usage : exit_runtime;
     }
+    log_start();
+    log_apply(cfg.config.log);
+    log_apply(rc.options.log);
     int code = exit_ok;
     install_signals();
     dataplane::start_failure failure = dataplane::start_failure::none;

@@ -59,6 +59,7 @@ ACL_RULES=0
 EXACT=0
 CT_FLOWS=0
 CT_REPLIES=0
+POLICE_SRC=0
 L3FWD_ONLY=0
 FRAMES_SET=0
 FLOW=0
@@ -83,10 +84,10 @@ usage: $0 [options]
   --warmup S         seconds after resuming a process before its first sample
                      (default $WARMUP)
   --interval S       seconds between the two samples (default $INTERVAL)
-  --frames N         frames in the generated pcap, at most 4096: l3fwd's pool
-                     holds 8192 mbufs and infinite_rx keeps the whole capture
-                     in it (default $FRAMES; --exact-entries and
-                     --conntrack-flows make their own capture)
+  --frames N         frames in the generated pcap, one UDP flow each (default
+                     $FRAMES; --exact-entries and --conntrack-flows make their
+                     own capture); infinite_rx keeps the whole capture in
+                     mbufs: above 4096 both pools grow by N (give --mem)
   --routes N         extra IPv4 routes given to dpdk-app in a routes file
                      (default $ROUTES)
   --l3fwd-routes M   builtin (default): l3fwd's built-in table (198.18.X.0/24
@@ -145,6 +146,12 @@ usage: $0 [options]
                      10.0.0.0/8, routed out of port 1 by both): the
                      connections are established after the first pass
                      (without it every frame stays "new": one direction)
+  --police-per-source  with --acl-rules: the frames dpdk-app's firewall
+                     accepts pass a per-source srTCM policer (a last rule
+                     "accept, police"; every frame of the capture is a
+                     source of its own, max_keys 2 x the sources, rates no
+                     source reaches: every packet green, none dropped); l3fwd
+                     --lookup acl as with --acl-rules
   --l3fwd-only       measure l3fwd alone (--pairs windows, no dpdk-app; for
                      a baseline, or while dpdk-app lacks a feature)
   --app PATH         dpdk-app binary (default build/app/dpdk-app)
@@ -175,6 +182,7 @@ while [[ $# -gt 0 ]]; do
         --conntrack-flows) CT_FLOWS=$2; shift 2 ;;
         --conntrack-replies) CT_REPLIES=1; shift ;;
         --flow) FLOW=1; shift ;;
+        --police-per-source) POLICE_SRC=1; shift ;;
         --l3fwd-only) L3FWD_ONLY=1; shift ;;
         --app) APP=$2; shift 2 ;;
         --l3fwd) L3FWD=$2; shift 2 ;;
@@ -192,7 +200,7 @@ is_int_min "$PAIRS" 1 || die "--pairs must be a positive integer"
 at_least "$WARMUP" 0 || die "--warmup must be a number of seconds"
 at_least "$INTERVAL" 0.5 || die "--interval must be at least 0.5 s"
 is_int_min "$FRAMES" 2 || die "--frames must be an integer >= 2"
-((FRAMES <= 4096)) || die "--frames must be <= 4096 (l3fwd's mbuf pool)"
+((FRAMES <= 4194304)) || die "--frames must be <= 4194304"
 ((!BOTH || FRAMES <= 2048)) || die "--frames must be <= 2048 with --both-ports (l3fwd's mbuf pool)"
 is_uint "$ROUTES" || die "--routes must be an integer >= 0"
 ((ROUTES <= 2000000)) || die "--routes must be <= 2000000 (the patched l3fwd limit)"
@@ -205,6 +213,8 @@ is_int_min "$START_TIMEOUT" 10 || die "--start-timeout must be >= 10 s"
 is_uint "$ACL_RULES" || die "--acl-rules must be an integer >= 0"
 ((ACL_RULES <= 100000)) || die "--acl-rules must be <= 100000 (l3fwd's limit)"
 ((ACL_RULES == 0)) || [[ $L3FWD_ROUTES == builtin ]] || die "--acl-rules needs --l3fwd-routes builtin"
+((!POLICE_SRC || ACL_RULES > 0)) || die "--police-per-source needs --acl-rules"
+((!POLICE_SRC || CT_FLOWS == 0)) || die "--police-per-source does not go with --conntrack-flows"
 is_uint "$EXACT" || die "--exact-entries must be an integer (2..262144)"
 is_uint "$CT_FLOWS" || die "--conntrack-flows must be an integer (2..262144)"
 # One frame per flow: the capture holds FLOWS frames, all of them in the
@@ -359,6 +369,23 @@ if ((ACL_RULES > 0)); then
     ((CT_FLOWS == 0)) || ct=("$CT_CAPACITY" net_pcap0)
     tool gen-acl "$ACL_RULES" 1 "$TMP/firewall.toml" "$TMP/acl.v4" "$TMP/acl.v6" "${ct[@]}" ||
         die "gen-acl: $TOOL_OUT"
+    if ((POLICE_SRC)); then
+        # After the deny rules: every frame is accepted by this rule, not
+        # by the default, and passes its source's bucket.
+        cat >>"$TMP/firewall.toml" <<EOF
+[[firewall.rule]]
+id = "police"
+action = "accept"
+police = "per-source"
+[[policer]]
+name = "per-source"
+kind = "srtcm"
+cir = "1Mpps"
+cbs = "100000packets"
+scope = "per-source"
+max_keys = $((2 * FRAMES > 1024 ? 2 * FRAMES : 1024))
+EOF
+    fi
 fi
 if ((EXACT > 0)); then
     tool gen-exact "$EXACT" "$TMP/exact.txt" "$TMP/em.v4" "$TMP/em.v6" || die "gen-exact: $TOOL_OUT"
@@ -514,6 +541,7 @@ TARGET=""
 if ((ACL_RULES > 0)); then
     L3_KIND="--lookup acl ($ACL_RULES deny rules + 2 route rules)"
     APP_KIND+=" + [firewall] of $ACL_RULES deny rules"
+    ((!POLICE_SRC)) || APP_KIND+=" + a per-source policer ($FRAMES sources)"
 fi
 if ((CT_FLOWS > 0)); then
     APP_KIND+=", conntrack (rules est + new first; $CT_FLOWS UDP flows"

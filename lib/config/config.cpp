@@ -1484,6 +1484,48 @@ void read_flow(table_reader& top, app_config& c, error_sink& errors) {
     c.flow = std::move(f);
 }
 
+// ---- [log] ------------------------------------------------------------------------------
+
+// level = "LEVEL" for every component, then COMPONENT = "LEVEL" for one.
+void read_log(table_reader& top, app_config& c, error_sink& errors) {
+    const toml::table* t = top.table("log");
+    if (t == nullptr) {
+        return;
+    }
+    table_reader r(*t, "log", errors);
+    std::optional<log_setting> all;
+    std::vector<log_setting> each;
+    for (const auto& [key, value] : *t) {
+        const std::string k(key.str());
+        const auto text = value.value_exact<std::string>();
+        std::string error;
+        const auto setting =
+            text ? parse_log_setting(k == "level" ? *text : k + ":" + *text, error) : std::nullopt;
+        if (!text) {
+            error = "expected a level string, e.g. \"debug\"";
+        }
+        if (!setting) {
+            // An unknown key says so (finish()); a known one names the level.
+            if (k == "level" || error.rfind("unknown log component", 0) != 0) {
+                r.node(k);
+                errors.add(position_of(value), "log." + k + ": " + error);
+            }
+            continue;
+        }
+        r.node(k);
+        if (k == "level") {
+            all = setting;
+        } else {
+            each.push_back(*setting);
+        }
+    }
+    r.finish();
+    if (all) {
+        c.log.push_back(*all);
+    }
+    c.log.insert(c.log.end(), each.begin(), each.end());
+}
+
 void read_router(table_reader& top, app_config& c, error_sink& errors) {
     const toml::table* t = top.table("router");
     if (t == nullptr) {
@@ -1743,6 +1785,7 @@ config_result parse_config(std::string_view text, std::string_view source) {
     read_firewall(top, result.config, errors);
     read_policers(top, result.config, errors);
     read_flow(top, result.config, errors);
+    read_log(top, result.config, errors);
     top.finish();
     check_router(result.config, root, errors);
     result.errors = errors.take();

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "log/log.hpp"
 #include "config/ip.hpp"
 #include "config/units.hpp"
 
@@ -313,6 +314,7 @@ struct app_config {
     std::optional<firewall_config> firewall;  // absent: no classify stage
     std::vector<policer_config> policers;     // [[policer]]s in order
     std::optional<flow_config> flow;          // absent: no flow stage
+    std::vector<log_setting> log;             // [log]: level first, then per component
 
     std::string source;  // file name, or "<embedded default>"
 };

@@ -117,6 +117,17 @@ app_options parse_app_options(const std::vector<std::string>& args, std::string&
                 return o;
             }
             o.stats_json = v;
+        } else if (arg == "--log") {
+            if (!value(v)) {
+                return o;
+            }
+            std::string why;
+            const auto setting = parse_log_setting(v, why);
+            if (!setting) {
+                error = "--log: " + why;
+                return o;
+            }
+            o.log.push_back(*setting);
         } else if (arg == "-q" || arg == "--quiet") {
             if (!flag()) {
                 return o;
@@ -154,6 +165,8 @@ std::string usage_text(const std::string& program) {
            "      --duration SEC    stop after SEC seconds\n"
            "      --idle-exit MS    stop once no packet arrived for MS ms after the first\n"
            "      --stats-json FILE write counters to FILE at exit and on SIGUSR1\n"
+           "      --log [COMP:]LEVEL  log level of every component or of one (app, config,\n"
+           "                        dataplane, neighbors, flow): emerg .. debug; repeatable\n"
            "  -q, --quiet           no periodic status line\n"
            "      --version         print the version and exit\n"
            "  -h, --help            this text\n"

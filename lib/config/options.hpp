@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "log/log.hpp"
+
 namespace dpdk_app {
 
 struct app_options {
@@ -18,6 +20,7 @@ struct app_options {
     bool quiet = false;                      // --quiet
     bool help = false;                       // -h, --help
     bool version = false;                    // --version
+    std::vector<log_setting> log;            // --log [COMPONENT:]LEVEL, in order
 };
 
 struct split_args {

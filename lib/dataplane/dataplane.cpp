@@ -7,6 +7,7 @@
 #include <rte_lcore.h>
 
 #include "dataplane/compose.hpp"
+#include "log/log.hpp"
 #include "packet/meta.hpp"
 #include "police/police_table.hpp"
 #include "respond/resolver.hpp"
@@ -154,7 +155,7 @@ std::unique_ptr<dataplane> dataplane::start(const app_config& config, std::strin
         return fail(start_failure::usage, where.error);
     }
     for (const auto& w : where.warnings) {
-        std::fprintf(stderr, "dpdk-app: warning: %s\n", w.c_str());
+        log(log_component::dataplane, log_level::warning, "warning: %s", w.c_str());
     }
 
     mempool_sizing sizing;

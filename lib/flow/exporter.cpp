@@ -1,5 +1,7 @@
 #include "flow/exporter.hpp"
 
+#include "log/log.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -189,6 +191,8 @@ void flow_exporter::send(const std::vector<flow_record>& recs, uint64_t now_ms) 
             continue;
         }
         c->socket.send(c->out);
+        log(log_component::flow, log_level::debug, "flow collector %s: %zu records in %zu messages",
+            c->address().c_str(), recs.size(), c->out.size());
         c->messages = c->socket.sent();
         c->errors = c->socket.errors();
         c->records = c->encoder.exported();
@@ -198,11 +202,10 @@ void flow_exporter::send(const std::vector<flow_record>& recs, uint64_t now_ms) 
         // must not fill the log.
         if (c->errors != c->logged_errors &&
             (c->last_log_ms == 0 || now_ms - c->last_log_ms >= log_interval_s * 1000)) {
-            std::fprintf(stderr,
-                         "dpdk-app: flow collector %s: %s (%llu datagrams refused so far; "
-                         "forwarding goes on)\n",
-                         c->address().c_str(), std::strerror(c->last_errno),
-                         static_cast<unsigned long long>(c->errors));
+            log(log_component::flow, log_level::warning,
+                "flow collector %s: %s (%llu datagrams refused so far; forwarding goes on)",
+                c->address().c_str(), std::strerror(c->last_errno),
+                static_cast<unsigned long long>(c->errors));
             c->logged_errors = c->errors;
             c->last_log_ms = now_ms;
         }

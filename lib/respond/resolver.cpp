@@ -4,6 +4,7 @@
 
 #include <rte_ip.h>
 
+#include "log/log.hpp"
 #include "packet/meta.hpp"
 #include "packet/rewrite.hpp"
 #include "pipeline/generated.hpp"
@@ -134,6 +135,9 @@ void resolver::release(uint32_t slot, entry_state& st) {
 
 void resolver::fail(uint32_t slot, entry_state& st, uint64_t now) {
     const neighbor_view v = neighbor_table::unpack(nt_.load(slot));
+    log(log_component::neighbors, log_level::debug,
+        "neighbor %s on port %u: no answer after %u probes, %zu held packets dropped",
+        to_string(nt_.address(slot)).c_str(), unsigned{v.port}, st.probes, st.held.size());
     nt_.store(slot, v.mac, v.port, neighbor_state::failed);
     st.probing = false;
     st.failed_at = now;
@@ -174,6 +178,12 @@ void resolver::learn(const learn_message& msg, uint64_t now) {
         .events[static_cast<std::size_t>(fresh ? event::neighbors_learned
                                                : event::neighbors_updated)]
         .inc();
+    if (fresh || std::memcmp(old.mac.addr_bytes, mac.addr_bytes, 6) != 0) {
+        char text[RTE_ETHER_ADDR_FMT_SIZE];
+        rte_ether_format_addr(text, sizeof text, &mac);
+        log(log_component::neighbors, log_level::debug, "neighbor %s is %s on port %u%s",
+            to_string(a).c_str(), text, unsigned{msg.port}, fresh ? "" : " (changed)");
+    }
     entry_state& st = state_of(s);
     st.confirmed = now;
     st.probing = false;

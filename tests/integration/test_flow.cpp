@@ -27,12 +27,14 @@
 #include <thread>
 #include <vector>
 
+#include "collectors.hpp"
 #include "corpus.hpp"
 #include "harness.hpp"
 
 using namespace dpdk_app::testing;
 using namespace std::chrono_literals;
 namespace corpus = dpdk_app::corpus;
+namespace collectors = dpdk_app::collectors;
 namespace fs = std::filesystem;
 
 namespace {
@@ -146,153 +148,30 @@ capture make_capture() {
     return c;
 }
 
-std::string run_text(const std::string& cmd) {
-    return sh_output(cmd);
-}
+using collectors::be16;
+using collectors::be32;
+using collectors::command_output;
+using collectors::free_udp_port;
+using collectors::nfcapd;
+using collectors::udp_sink;
 
-uint16_t free_udp_port() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-// nfcapd on 127.0.0.1:port writing into dir; stop() ends it (SIGTERM: it
-// writes its file and a summary line to its log).
-class nfcapd {
-  public:
-    nfcapd(const std::string& dir, uint16_t port) : dir_(dir) {
-        fs::create_directories(dir);
-        pid_ = spawn({"nfcapd", "-w", dir, "-p", std::to_string(port), "-b", "127.0.0.1", "-t",
-                      "3600"},
-                     dir + "/log", "");
+// The datagrams a sink took as UDP/IPv4/Ethernet frames to dst_port, in a
+// pcap for tshark.
+void write_export_pcap(udp_sink& sink, const std::string& path, uint16_t dst_port) {
+    std::vector<frame> frames;
+    for (const auto& m : sink.messages(std::chrono::milliseconds(200))) {
+        corpus::ipv4_header h;
+        h.src = {127, 0, 0, 1};
+        h.dst = {127, 0, 0, 1};
+        corpus::bytes payload = corpus::udp(40000, dst_port, 0);
+        payload.insert(payload.end(), m.begin(), m.end());
+        const auto udp_len = static_cast<uint16_t>(payload.size());
+        payload[4] = static_cast<uint8_t>(udp_len >> 8);
+        payload[5] = static_cast<uint8_t>(udp_len);
+        const auto f = corpus::cat(corpus::ethernet(corpus::ether_ipv4), corpus::ipv4(h, payload));
+        frames.emplace_back(f.begin(), f.end());
     }
-    ~nfcapd() { stop(); }
-    bool ready() {
-        return wait_for([&] { return log().find("Startup nfcapd") != std::string::npos; }, 5s);
-    }
-    std::string stop() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            int status = 0;
-            ::waitpid(pid_, &status, 0);
-            pid_ = -1;
-        }
-        return log();
-    }
-    std::string log() const {
-        std::ifstream in(dir_ + "/log");
-        std::stringstream s;
-        s << in.rdbuf();
-        return s.str();
-    }
-    // What nfdump lists, one "src,sport,dst,dport,proto,packets,bytes" per flow.
-    std::multiset<std::string> listed() const {
-        std::multiset<std::string> out;
-        std::string file;
-        for (const auto& e : fs::directory_iterator(dir_)) {
-            if (e.path().filename().string().rfind("nfcapd.2", 0) == 0) {
-                file = e.path().string();
-            }
-        }
-        std::istringstream lines(run_text("nfdump -q -r '" + file +
-                                          "' -o 'fmt:%sa,%sp,%da,%dp,%pr,%pkt,%byt' -N 2>&1"));
-        for (std::string l; std::getline(lines, l);) {
-            std::string clean;
-            for (char ch : l) {
-                if (ch != ' ') {
-                    clean += ch;
-                }
-            }
-            if (!clean.empty()) {
-                out.insert(clean);
-            }
-        }
-        return out;
-    }
-
-  private:
-    std::string dir_;
-    pid_t pid_ = -1;
-};
-
-// The test's own collector: a UDP socket on 127.0.0.1 keeping every
-// datagram, written to a pcap for tshark.
-class listener {
-  public:
-    listener() {
-        fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        socklen_t len = sizeof a;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
-        int big = 8 << 20;
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-        thread_ = std::thread([this] {
-            std::vector<uint8_t> buf(65536);
-            while (!stop_) {
-                pollfd p{fd_, POLLIN, 0};
-                if (::poll(&p, 1, 50) <= 0) {
-                    continue;
-                }
-                const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-                if (n > 0) {
-                    std::lock_guard lock(mutex_);
-                    got_.emplace_back(buf.begin(), buf.begin() + n);
-                }
-            }
-        });
-    }
-    ~listener() {
-        stop_ = true;
-        thread_.join();
-        ::close(fd_);
-    }
-    uint16_t port() const { return port_; }
-    std::vector<std::vector<uint8_t>> messages() {
-        std::lock_guard lock(mutex_);
-        return got_;
-    }
-    // The messages as UDP/IPv4/Ethernet frames to dst_port, in a pcap.
-    void write(const std::string& path, uint16_t dst_port) {
-        std::vector<frame> frames;
-        for (const auto& m : messages()) {
-            corpus::ipv4_header h;
-            h.src = {127, 0, 0, 1};
-            h.dst = {127, 0, 0, 1};
-            corpus::bytes payload = corpus::udp(40000, dst_port, 0);
-            payload.insert(payload.end(), m.begin(), m.end());
-            const uint16_t udp_len = static_cast<uint16_t>(payload.size());
-            payload[4] = static_cast<uint8_t>(udp_len >> 8);
-            payload[5] = static_cast<uint8_t>(udp_len);
-            const auto f = corpus::cat(corpus::ethernet(corpus::ether_ipv4), corpus::ipv4(h, payload));
-            frames.emplace_back(f.begin(), f.end());
-        }
-        write_pcap(path, frames);
-    }
-
-  private:
-    int fd_ = -1;
-    uint16_t port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::mutex mutex_;
-    std::vector<std::vector<uint8_t>> got_;
-    std::thread thread_;
-};
-
-uint32_t be32(const std::vector<uint8_t>& m, std::size_t at) {
-    return uint32_t{m[at]} << 24 | uint32_t{m[at + 1]} << 16 | uint32_t{m[at + 2]} << 8 | m[at + 3];
-}
-uint16_t be16(const std::vector<uint8_t>& m, std::size_t at) {
-    return static_cast<uint16_t>(m[at] << 8 | m[at + 1]);
+    write_pcap(path, frames);
 }
 
 // The ledger of the stats' "flows": exact once the run ended.
@@ -350,7 +229,7 @@ TEST_P(FlowCollectors, NfdumpListsEveryFlowOfTheCaptureExactly) {
     const uint16_t port = free_udp_port();
     nfcapd collector(dir.file("nfcapd"), port);
     ASSERT_TRUE(collector.ready()) << collector.stop();
-    listener second;
+    udp_sink second;
     const auto run = replay(dir, R"(
 [flow]
 inactive_timeout = 60
@@ -394,15 +273,15 @@ protocol = ")" + protocol + R"("
     ASSERT_FALSE(msgs.empty());
     EXPECT_EQ(msgs.size(), flows["collectors"][1]["messages"].get<uint64_t>());
     const uint16_t dst_port = protocol == "ipfix" ? 4739 : 2055;
-    second.write(dir.file("export.pcap"), dst_port);
+    write_export_pcap(second, dir.file("export.pcap"), dst_port);
     const std::string decode = "tshark -r '" + dir.file("export.pcap") + "' -d udp.port==" +
                                std::to_string(dst_port) + ",cflow";
-    EXPECT_EQ(run_text(decode + " -Y '_ws.malformed || _ws.expert.severity >= warning' 2>/dev/null | wc -l"),
+    EXPECT_EQ(command_output(decode + " -Y '_ws.malformed || _ws.expert.severity >= warning' 2>/dev/null | wc -l"),
               "0\n")
-        << run_text(decode + " -Y '_ws.malformed || _ws.expert.severity >= warning' -T fields "
+        << command_output(decode + " -Y '_ws.malformed || _ws.expert.severity >= warning' -T fields "
                              "-e frame.number -e _ws.expert.message 2>/dev/null | head");
     uint64_t flows_decoded = 0;
-    std::istringstream counts(run_text(decode + " -T fields -e cflow.packets -E aggregator=' ' 2>/dev/null"));
+    std::istringstream counts(command_output(decode + " -T fields -e cflow.packets -E aggregator=' ' 2>/dev/null"));
     for (std::string l; std::getline(counts, l);) {
         std::istringstream words(l);
         for (std::string w; words >> w;) {
@@ -460,7 +339,7 @@ TEST(Flow, FlowsEndAsTheTimeoutsSay) {
     temp_dir dir;
     const capture cap = make_capture();
     write_pcap(dir.file("in.pcap"), cap.frames);
-    listener ipfix;
+    udp_sink ipfix;
     const auto run = replay(dir, R"(
 [flow]
 inactive_timeout = 1
@@ -473,10 +352,9 @@ address = "127.0.0.1:)" + std::to_string(ipfix.port()) + R"("
     EXPECT_TRUE(conservation_holds(run.stats));
     EXPECT_TRUE(flow_ledger_holds(run.stats));
     EXPECT_EQ(run.stats["flows"]["live"], 0u);
-    std::this_thread::sleep_for(200ms);
-    ipfix.write(dir.file("export.pcap"), 4739);
+    write_export_pcap(ipfix, dir.file("export.pcap"), 4739);
     const std::string reasons =
-        run_text("tshark -r '" + dir.file("export.pcap") +
+        command_output("tshark -r '" + dir.file("export.pcap") +
                  "' -d udp.port==4739,cflow -T fields -e cflow.flow_end_reason -E aggregator=' ' 2>/dev/null");
     std::map<std::string, unsigned> by;
     std::istringstream words(reasons);
@@ -502,7 +380,7 @@ TEST(Flow, ALongFlowIsReportedOnTheActiveTimeoutAndFlushedAtShutdown) {
     h.proto = corpus::proto_udp;
     const auto f = corpus::cat(corpus::ethernet(corpus::ether_ipv4), corpus::ipv4(h, corpus::udp(7, 9, 100)));
     write_pcap(dir.file("in.pcap"), {frame(f.begin(), f.end())});
-    listener ipfix;
+    udp_sink ipfix;
     std::ofstream(dir.file("flow.toml")) << R"(
 [flow]
 active_timeout = 1
@@ -521,9 +399,8 @@ address = "127.0.0.1:)" + std::to_string(ipfix.port()) + R"("
     const auto& flows = stats["flows"];
     EXPECT_EQ(flows["created"], 1u);
     EXPECT_GE(flows["active_reports"].get<uint64_t>(), 1u) << flows.dump();
-    std::this_thread::sleep_for(200ms);
-    ipfix.write(dir.file("export.pcap"), 4739);
-    const std::string rows = run_text("tshark -r '" + dir.file("export.pcap") +
+    write_export_pcap(ipfix, dir.file("export.pcap"), 4739);
+    const std::string rows = command_output("tshark -r '" + dir.file("export.pcap") +
                                       "' -d udp.port==4739,cflow -T fields -e cflow.flow_end_reason "
                                       "-e cflow.packets -E aggregator=' ' -E separator=, 2>/dev/null");
     uint64_t packets = 0;
@@ -579,6 +456,31 @@ address = "127.0.0.1:)" + std::to_string(port) + R"("
         << run.result.err;
 }
 
+// The flow component's level: [log] flow = "error" silences the collector's
+// warnings, --log flow:debug (the command line wins) shows every send.
+TEST(Flow, TheLogLevelOfTheFlowComponentDecidesWhatIsSaid) {
+    temp_dir dir;
+    const capture cap = make_capture();
+    write_pcap(dir.file("in.pcap"), cap.frames);
+    const uint16_t down = free_udp_port();
+    const std::string toml = R"(
+[log]
+flow = "error"
+[flow]
+inactive_timeout = 1
+template_refresh = 1
+[[flow.collector]]
+address = "127.0.0.1:)" + std::to_string(down) + R"("
+)";
+    auto quiet = replay(dir, toml, {"--duration", "3"});
+    ASSERT_EQ(quiet.result.exit_code, 0) << quiet.result.err;
+    EXPECT_GT(quiet.stats["flows"]["collectors"][0]["errors"].get<uint64_t>(), 0u);
+    EXPECT_EQ(occurrences(quiet.result.err, "flow collector"), 0u) << quiet.result.err;
+    auto loud = replay(dir, toml, {"--idle-exit", "300", "--log", "flow:debug"});
+    ASSERT_EQ(loud.result.exit_code, 0) << loud.result.err;
+    EXPECT_GE(occurrences(loud.result.err, "records in"), 1u) << loud.result.err;
+}
+
 // Router mode, where the fused parse+route fast path forwards: every flow
 // counted with its packets, its input port and the egress routing chose.
 TEST(Flow, RouterModeCountsWhatItForwardsWithTheEgressPort) {
@@ -601,7 +503,7 @@ TEST(Flow, RouterModeCountsWhatItForwardsWithTheEgressPort) {
     }
     write_pcap(dir.file("in.pcap"), frames);
     write_pcap(dir.file("empty.pcap"), {});
-    listener v5;
+    udp_sink v5;
     std::ofstream(dir.file("router.toml")) << R"(
 [dataplane]
 mode = "router"
@@ -638,9 +540,8 @@ protocol = "netflow-v5"
     EXPECT_TRUE(flow_ledger_holds(stats));
     EXPECT_EQ(counter(stats, "totals", "forwarded"), frames.size());
     EXPECT_EQ(stats["flows"]["created"], 30u);
-    std::this_thread::sleep_for(200ms);
     std::map<uint16_t, unsigned> got;
-    for (const auto& m : v5.messages()) {
+    for (const auto& m : v5.messages(200ms)) {
         ASSERT_GE(m.size(), 24u);
         const unsigned count = be16(m, 2);
         ASSERT_EQ(m.size(), 24 + 48u * count);

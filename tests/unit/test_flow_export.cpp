@@ -26,6 +26,7 @@
 
 #include <pcap/pcap.h>
 
+#include "collectors.hpp"
 #include "flow/export.hpp"
 
 namespace dpdk_app {
@@ -33,12 +34,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-uint16_t be16(const std::vector<uint8_t>& m, std::size_t at) {
-    return static_cast<uint16_t>(m.at(at) << 8 | m.at(at + 1));
-}
-uint32_t be32(const std::vector<uint8_t>& m, std::size_t at) {
-    return static_cast<uint32_t>(be16(m, at)) << 16 | be16(m, at + 2);
-}
+using collectors::be16;
+using collectors::be32;
 
 constexpr uint64_t t0 = 1'800'000'000'000;  // wall clock, ms
 
@@ -218,95 +215,16 @@ TEST(flow_export, v9_and_v5_headers_counts_and_sequences) {
 
 // ---- a real collector --------------------------------------------------------------------
 
+using collectors::nfcapd;
+
 std::string run(const std::string& cmd) {
-    std::string out;
-    if (FILE* p = ::popen(cmd.c_str(), "r")) {
-        char buf[4096];
-        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) {
-            out.append(buf, n);
-        }
-        ::pclose(p);
-    }
-    return out;
+    return collectors::command_output(cmd);
 }
-
-// nfcapd on 127.0.0.1:port writing into dir, stopped (and its file closed)
-// by stop() or the destructor.
-class nfcapd {
-  public:
-    nfcapd(const fs::path& dir, uint16_t port) : dir_(dir) {
-        fs::create_directories(dir);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            std::freopen((dir / "log").c_str(), "w", stdout);
-            std::freopen((dir / "log").c_str(), "a", stderr);
-            const std::string p = std::to_string(port);
-            ::execlp("nfcapd", "nfcapd", "-w", dir.c_str(), "-p", p.c_str(), "-b", "127.0.0.1",
-                     "-t", "3600", static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-    }
-    ~nfcapd() { stop(); }
-    bool ready() {
-        for (int i = 0; i < 100; ++i) {
-            std::ifstream log(dir_ / "log");
-            std::stringstream s;
-            s << log.rdbuf();
-            if (s.str().find("Startup nfcapd") != std::string::npos) {
-                return true;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return false;
-    }
-    // SIGTERM: nfcapd writes its file and a summary line to the log.
-    std::string stop() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            int status = 0;
-            ::waitpid(pid_, &status, 0);
-            pid_ = -1;
-        }
-        std::ifstream log(dir_ / "log");
-        std::stringstream s;
-        s << log.rdbuf();
-        return s.str();
-    }
-
-  private:
-    fs::path dir_;
-    pid_t pid_ = -1;
-};
 
 std::string addr_text(const flow_record& r, const std::array<uint8_t, 16>& a) {
     char buf[64];
     ::inet_ntop(r.ip_version == 6 ? AF_INET6 : AF_INET, a.data(), buf, sizeof buf);
     return buf;
-}
-
-// What nfdump lists: "src,sport,dst,dport,proto -> packets,bytes".
-std::multiset<std::string> listed(const fs::path& dir) {
-    std::multiset<std::string> out;
-    std::string file;
-    for (const auto& e : fs::directory_iterator(dir)) {
-        if (e.path().filename().string().rfind("nfcapd.2", 0) == 0) {
-            file = e.path().string();
-        }
-    }
-    const std::string csv = run("nfdump -q -r '" + file + "' -o 'fmt:%sa,%sp,%da,%dp,%pr,%pkt,%byt' -N 2>&1");
-    std::istringstream lines(csv);
-    for (std::string l; std::getline(lines, l);) {
-        std::string clean;
-        for (char c : l) {
-            if (c != ' ') {
-                clean += c;
-            }
-        }
-        if (!clean.empty()) {
-            out.insert(clean);
-        }
-    }
-    return out;
 }
 
 std::string expected_line(const flow_record& r) {
@@ -360,7 +278,7 @@ TEST_P(flow_collector, nfdump_lists_every_exported_flow_exactly) {
     const std::string sequence_errors = proto == export_protocol::ipfix ? "1" : "0";
     EXPECT_THAT(log, ::testing::HasSubstr("Sequence Errors: " + sequence_errors + ", Bad Packets: 0"))
         << log;
-    const auto got = listed(dir);
+    const auto got = collector.listed();
     EXPECT_EQ(got, expect);
     fs::remove_all(dir);
 }

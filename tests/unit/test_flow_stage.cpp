@@ -19,6 +19,7 @@
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 
+#include "collectors.hpp"
 #include "config/config.hpp"
 #include "corpus.hpp"
 #include "dataplane/dataplane.hpp"
@@ -173,39 +174,16 @@ TEST(flow_config, a_reload_cannot_change_flow_accounting) {
 
 // ---- the stage and the exporter ----------------------------------------------------------
 
-// A UDP socket on 127.0.0.1 that counts what arrives.
-class udp_listener {
-  public:
-    udp_listener() {
-        fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        socklen_t len = sizeof a;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
-        int big = 8 << 20;
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    }
-    ~udp_listener() { ::close(fd_); }
-    uint16_t port() const { return port_; }
-    // NetFlow v5 datagrams waiting: the flows they carry.
-    unsigned v5_flows() {
-        unsigned n = 0;
-        uint8_t buf[65536];
-        for (ssize_t got; (got = ::recv(fd_, buf, sizeof buf, 0)) > 0;) {
-            if (got >= 24 && buf[0] == 0 && buf[1] == 5) {
-                n += static_cast<unsigned>(buf[2] << 8 | buf[3]);
-            }
+// The flows of the NetFlow v5 datagrams a sink took.
+unsigned v5_flows(collectors::udp_sink& sink) {
+    unsigned n = 0;
+    for (const auto& m : sink.messages(std::chrono::milliseconds(200))) {
+        if (m.size() >= 24 && collectors::be16(m, 0) == 5) {
+            n += collectors::be16(m, 2);
         }
-        return n;
     }
-
-  private:
-    int fd_ = -1;
-    uint16_t port_ = 0;
-};
+    return n;
+}
 
 class flow_stage_test : public unit::pool_test<flow_stage_test> {
   public:
@@ -301,7 +279,7 @@ TEST_F(flow_stage_test, generated_packets_are_no_flows) {
 }
 
 TEST_F(flow_stage_test, a_full_ring_loses_records_with_a_count_and_finish_sends_the_rest) {
-    udp_listener collector;
+    collectors::udp_sink collector;
     flow_config c;
     c.ring_size = 64;
     c.inactive_timeout = 1;
@@ -347,7 +325,7 @@ TEST_F(flow_stage_test, a_full_ring_loses_records_with_a_count_and_finish_sends_
     EXPECT_TRUE(ledger_holds(r));
     ASSERT_EQ(r.collectors.size(), 1u);
     EXPECT_EQ(r.collectors[0].records, 164u);
-    EXPECT_EQ(collector.v5_flows(), 164u) << "every record sent reached the socket";
+    EXPECT_EQ(v5_flows(collector), 164u) << "every record sent reached the socket";
 }
 
 }  // namespace
