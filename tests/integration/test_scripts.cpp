@@ -768,6 +768,7 @@ TEST(Install, MesonInstallPutsEveryFileWhereTheDocsSay) {
     const std::vector<installed> expected = {
         {at(option["bindir"]) + "/dpdk-app", true},
         {at(option["sysconfdir"]) + "/dpdk-app/default.toml", false},
+        {at(option["sysconfdir"]) + "/dpdk-app/flow-export.toml", false},
         {at(option["datadir"]) + "/dpdk-app/scripts/hugepages.sh", true},
         {at(option["datadir"]) + "/dpdk-app/scripts/replay.sh", true},
         {at(option["datadir"]) + "/dpdk-app/scripts/sriov-vf.sh", true},
