@@ -4,7 +4,8 @@
 # 192.0.2.2 / 2001:db8:1::2, host B with 198.51.100.2 / 2001:db8:2::2), each
 # holding the kernel end of one of dpdk-app's net_tap ports. A pings B over
 # IPv4 and IPv6 and traceroutes to it through the appliance; at the end
-# dpdk-app stops and its counters are shown. Everything it made (namespaces,
+# dpdk-app stops and its counters are shown, and the flows it exported to
+# an nfcapd (when installed) are listed by nfdump. Everything it made (namespaces,
 # taps, the process, files) is removed at the end, also on Ctrl-C.
 #
 #   sudo scripts/tap-demo.sh [--step]
@@ -54,12 +55,16 @@ ns_app=$tag-app ns_a=$tag-a ns_b=$tag-b
 tap_a=tdemo$$a tap_b=tdemo$$b
 work=$(mktemp -d)
 app_pid=
+nfcapd_pid=
 
 cleanup() {
-    if [[ -n $app_pid ]] && kill -0 "$app_pid" 2>/dev/null; then
-        kill -TERM "$app_pid" 2>/dev/null || true
-        wait "$app_pid" 2>/dev/null || true
-    fi
+    local pid
+    for pid in "$app_pid" "$nfcapd_pid"; do
+        if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     for ns in "$ns_app" "$ns_a" "$ns_b"; do
         ip netns del "$ns" 2>/dev/null || true
     done
@@ -104,6 +109,12 @@ addresses = ["192.0.2.1/24", "2001:db8:1::1/64"]
 [[interface]]
 port = "net_tap1"
 addresses = ["198.51.100.1/24", "2001:db8:2::1/64"]
+
+# Every flow routed is accounted and exported (IPFIX) to a collector on the
+# appliance's host, here nfcapd in its namespace.
+[flow]
+[[flow.collector]]
+address = "127.0.0.1:4739"
 EOF
 
 say "dpdk-app as a router between two namespaces: configuration"
@@ -115,6 +126,16 @@ done
 lcores=(-l 0-1)
 if (($(nproc) < 2)); then
     lcores=(--lcores '(0-1)@0')
+fi
+ip -n "$ns_app" link set lo up
+if command -v nfcapd >/dev/null && command -v nfdump >/dev/null; then
+    say "a flow collector for it: nfcapd on 127.0.0.1:4739 in namespace $ns_app"
+    mkdir -p "$work/flows"
+    ip netns exec "$ns_app" nfcapd -w "$work/flows" -p 4739 -b 127.0.0.1 -t 3600 \
+        >"$work/nfcapd.log" 2>&1 &
+    nfcapd_pid=$!
+else
+    echo "(no nfcapd / nfdump: apt-get install nfdump to see the flows at the end)"
 fi
 say "starting dpdk-app in namespace $ns_app with net_tap0 ($tap_a) and net_tap1 ($tap_b)"
 eal=(--no-pci --no-huge -m 256 "${lcores[@]}" --file-prefix "$tag" --log-level=lib.eal:warning
@@ -184,6 +205,23 @@ print("responder: " + ", ".join(f"{k} {v}" for k, v in events.items() if v))' "$
 else
     echo "$me: no stats file" >&2
     failed=$((failed + 1))
+fi
+if [[ -n $nfcapd_pid ]]; then
+    # dpdk-app exported every live flow at exit; nfcapd writes its file on SIGTERM.
+    sleep 0.3
+    kill -TERM "$nfcapd_pid" 2>/dev/null || true
+    wait "$nfcapd_pid" 2>/dev/null || true
+    nfcapd_pid=
+    say "the flows dpdk-app exported, as nfdump lists them"
+    flows_file=$(find "$work/flows" -name 'nfcapd.2*' | head -n1)
+    if [[ -n $flows_file ]] && nfdump -r "$flows_file" -N -q \
+        -o 'fmt:%pr %sap -> %dap %pkt packets %byt bytes' >"$work/flows.txt" 2>&1 &&
+        grep -q . "$work/flows.txt"; then
+        cat "$work/flows.txt"
+    else
+        echo "$me: the collector stored no flow" >&2
+        failed=$((failed + 1))
+    fi
 fi
 
 echo
