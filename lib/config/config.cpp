@@ -1348,8 +1348,10 @@ void read_policer(const toml::node& n, std::map<std::string, source_position>& n
     r.integer("prefix_v6", p.prefix_v6, 1, 128);
     r.integer("max_keys", p.max_keys, 1, 1 << 24);
     r.integer("idle_timeout", p.idle_timeout, 1, 86400);
+    r.integer("top_sources", p.top_sources, 0, 64);
     needs_scope("prefix_v4", per_source, "\"per-source\"");
     needs_scope("prefix_v6", per_source, "\"per-source\"");
+    needs_scope("top_sources", per_source, "\"per-source\"");
     needs_scope("max_keys", keyed, "\"per-source\" or \"per-flow\"");
     needs_scope("idle_timeout", keyed, "\"per-source\" or \"per-flow\"");
     r.finish();

@@ -248,6 +248,7 @@ struct policer_config {
     uint8_t prefix_v6 = 64;
     uint32_t max_keys = 65536;  // per-source / per-flow: buckets per lane
     uint32_t idle_timeout = 60;  // per-source / per-flow: seconds before an idle bucket goes
+    uint32_t top_sources = 10;   // per-source: top talkers listed in the stats (0..64)
     source_position where;
 };
 

@@ -221,6 +221,16 @@ std::string to_json(const run_report& r) {
                 j.field("table_full", pol.table_full)
                     .field("sources_created", pol.sources_created)
                     .field("sources_evicted", pol.sources_evicted);
+                j.key("top_sources").begin_array();
+                for (const auto& t : pol.top_sources) {
+                    j.begin_object()
+                        .field("source", t.source)
+                        .field("dropped", t.dropped)
+                        .field("bytes", t.bytes)
+                        .field("packets", t.packets)
+                        .end_object();
+                }
+                j.end_array();
             }
             j.end_object();
         }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <rte_telemetry.h>
 
@@ -94,9 +95,21 @@ int firewall_command(const char*, const char* params, rte_tel_data* d) {
 // The policers' counters: "policers" (how many), then per policer n
 // (1-based, in the configuration's order) "<n>_name" and
 // "<n>_<colour>_packets" / "<n>_<colour>_bytes", "<n>_dropped",
-// "<n>_remarked" (and per-source "<n>_table_full") for up to
-// policers_per_reply policers from the parameter (default 1).
-constexpr std::size_t policers_per_reply = (RTE_TEL_MAX_DICT_ENTRIES - 1) / 10;
+// "<n>_remarked" (and per source "<n>_table_full" and "<n>_top_sources",
+// its top talkers as strings "SOURCE dropped D bytes B packets P") for up
+// to policers_per_reply policers from the parameter (default 1), fewer
+// when their top talkers would not fit a reply; "next": the number to ask
+// from for the rest (0: none left).
+constexpr std::size_t policers_per_reply = (RTE_TEL_MAX_DICT_ENTRIES - 2) / 11;
+// What a reply may take (DPDK 22.11 sends at most 16 KiB and leaves out
+// what does not fit), with room for the counters' keys and values.
+constexpr std::size_t policer_reply_budget = 12 * 1024;
+
+// rte_telemetry_register_cmd refuses a help of RTE_TEL_MAX_STRING_LEN or more.
+constexpr char policers_help[] =
+    "Policers: <n>_name, <n>_<colour>_packets/_bytes, _dropped, _remarked, _top_sources; "
+    "next. Parameter: first policer";
+static_assert(sizeof(policers_help) <= RTE_TEL_MAX_STRING_LEN);
 
 int policers_command(const char*, const char* params, rte_tel_data* d) {
     std::size_t first = 1;
@@ -111,8 +124,21 @@ int policers_command(const char*, const char* params, rte_tel_data* d) {
     const auto rows = g_dataplane->policer_reports();
     rte_tel_data_add_dict_u64(d, "policers", rows.size());
     static constexpr std::array<const char*, 3> colors = {"green", "yellow", "red"};
-    for (std::size_t n = first; n <= rows.size() && n < first + policers_per_reply; ++n) {
+    std::size_t used = 0;
+    std::size_t n = first;
+    for (; n <= rows.size() && n < first + policers_per_reply; ++n) {
         const auto& p = rows[n - 1];
+        std::vector<std::string> talkers;
+        std::size_t size = 10 * 48;
+        for (const auto& t : p.top_sources) {
+            talkers.push_back(t.source + " dropped " + std::to_string(t.dropped) + " bytes " +
+                              std::to_string(t.bytes) + " packets " + std::to_string(t.packets));
+            size += talkers.back().size() + 4;
+        }
+        if (n > first && used + size > policer_reply_budget) {
+            break;
+        }
+        used += size;
         const std::string key = std::to_string(n) + "_";
         rte_tel_data_add_dict_string(d, (key + "name").c_str(), p.name.c_str());
         for (std::size_t c = 0; c < colors.size(); ++c) {
@@ -123,8 +149,20 @@ int policers_command(const char*, const char* params, rte_tel_data* d) {
         rte_tel_data_add_dict_u64(d, (key + "remarked").c_str(), p.remarked);
         if (p.scope == policer_scope::per_source) {
             rte_tel_data_add_dict_u64(d, (key + "table_full").c_str(), p.table_full);
+            rte_tel_data* top = rte_tel_data_alloc();
+            if (top != nullptr) {
+                rte_tel_data_start_array(top, RTE_TEL_STRING_VAL);
+                for (const auto& t : talkers) {
+                    rte_tel_data_add_array_string(top, t.c_str());
+                }
+                const std::string name = key + "top_sources";
+                if (rte_tel_data_add_dict_container(d, name.c_str(), top, 0) != 0) {
+                    rte_tel_data_free(top);
+                }
+            }
         }
     }
+    rte_tel_data_add_dict_u64(d, "next", n <= rows.size() ? n : 0);
     return 0;
 }
 
@@ -203,10 +241,7 @@ void telemetry_attach(const dataplane* dp) {
         rte_telemetry_register_cmd("/dpdk_app/firewall", firewall_command,
                                    "Firewall hits: the default policy and each rule "
                                    "(<n>_packets, <n>_bytes). Parameter: first rule number");
-        rte_telemetry_register_cmd("/dpdk_app/policers", policers_command,
-                                   "Policer counters: per policer its name and per colour "
-                                   "packets and bytes, dropped, remarked (<n>_...). Parameter: "
-                                   "first policer number");
+        rte_telemetry_register_cmd("/dpdk_app/policers", policers_command, policers_help);
         rte_telemetry_register_cmd("/dpdk_app/flows", flows_command,
                                    "Flow accounting: created, exported, queued, lost, live, "
                                    "each collector, and the largest live flows (<n>_...). "

@@ -112,7 +112,27 @@ std::optional<meter_profile> meter_profile::build(const meter_params& params, ui
             break;
         }
     }
+    p.reciprocal_ = {
+        meter_detail::reciprocal(p.committed_refill().period),
+        meter_detail::reciprocal(params.kind == meter_kind::srtcm ? 1 : p.second_refill().period)};
     return p;
+}
+
+meter_color rte_meter_check(meter_state& s, const meter_profile& p, uint64_t now, uint32_t len,
+                            meter_color pre) noexcept {
+    const auto in = static_cast<rte_color>(pre);
+    switch (p.params_.kind) {
+        case meter_kind::srtcm:
+            return static_cast<meter_color>(
+                rte_meter_srtcm_color_aware_check(&s.srtcm, &p.rte_.srtcm, now, len, in));
+        case meter_kind::trtcm:
+            return static_cast<meter_color>(
+                rte_meter_trtcm_color_aware_check(&s.trtcm, &p.rte_.trtcm, now, len, in));
+        case meter_kind::rfc4115:
+            break;
+    }
+    return static_cast<meter_color>(
+        rte_meter_trtcm_rfc4115_color_aware_check(&s.rfc4115, &p.rte_.rfc4115, now, len, in));
 }
 
 bucket_refill meter_profile::committed_refill() const noexcept {

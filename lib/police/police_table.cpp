@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 namespace dpdk_app {
 
@@ -18,6 +22,15 @@ meter_params lane_share(meter_params m, unsigned lanes) noexcept {
         }
     }
     return m;
+}
+
+// The mask of a prefix of the first `prefix` bits of `bytes` bytes, as it
+// lies in memory (network order), into out.
+void prefix_mask(unsigned prefix, unsigned bytes, uint8_t* out) noexcept {
+    for (unsigned i = 0; i < bytes; ++i) {
+        const unsigned keep = std::min(8u, prefix > 8 * i ? prefix - 8 * i : 0u);
+        out[i] = static_cast<uint8_t>(0xff00u >> keep);
+    }
 }
 
 bool keeps_state(const policer_entry& before, const policer_config& now) noexcept {
@@ -88,12 +101,26 @@ std::unique_ptr<policer_table> policer_table::build(const app_config& config,
             .epoch = epoch,
             .prefix_v4 = c.prefix_v4,
             .prefix_v6 = c.prefix_v6,
+            .mask_v4 = 0,
+            .mask_v6 = {},
             .max_keys = c.max_keys,
             .idle_cycles = uint64_t{c.idle_timeout} * tsc_hz,
+            .top_sources = c.scope == policer_scope::per_source ? c.top_sources : 0,
+            .board = c.scope == policer_scope::per_source
+                         ? static_cast<int32_t>(t->boards_per_lane_++)
+                         : -1,
         });
     }
     if (!errors.empty()) {
         return nullptr;
+    }
+    for (auto& p : t->policers_) {
+        uint8_t m4[4];
+        uint8_t m6[16];
+        prefix_mask(p.prefix_v4, 4, m4);
+        prefix_mask(p.prefix_v6, 16, m6);
+        std::memcpy(&p.mask_v4, m4, sizeof(m4));
+        std::memcpy(p.mask_v6.data(), m6, sizeof(m6));
     }
     uint32_t slots = 0;
     for (const auto& p : t->policers_) {
@@ -114,6 +141,9 @@ std::unique_ptr<policer_table> policer_table::build(const app_config& config,
     // Rows of whole cache lines (policer_hits is two).
     t->slots_ = std::max<std::size_t>(slots, 1);
     t->hits_.reset(new (std::align_val_t{RTE_CACHE_LINE_SIZE}) policer_hits[t->lanes_ * t->slots_]());
+    if (t->boards_per_lane_ > 0) {
+        t->boards_.reset(new talker_board[t->lanes_ * t->boards_per_lane_]);
+    }
     return t;
 }
 
@@ -141,15 +171,82 @@ void add_lanes(const policer_table& t, uint32_t slot, policer_report& r) {
 
 }  // namespace
 
+std::string source_text(const source_key& key, uint8_t prefix_v4, uint8_t prefix_v6) {
+    const source_family f = family_of(key);
+    if (f == source_family::not_ip) {
+        return "non-IP";
+    }
+    const bool v4 = f == source_family::ipv4;
+    char text[INET6_ADDRSTRLEN] = "";
+    ::inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? key.addr + 12 : key.addr, text, sizeof(text));
+    const unsigned prefix = v4 ? prefix_v4 : prefix_v6;
+    std::string out = text;
+    if (prefix < (v4 ? 32u : 128u)) {
+        out += "/" + std::to_string(prefix);
+    }
+    return out;
+}
+
+std::optional<std::vector<policer_report::talker>> top_talkers(const policer_table& t,
+                                                               const policer_entry& e) {
+    if (e.board < 0) {
+        return std::nullopt;
+    }
+    std::vector<source_talker> all;
+    std::vector<source_talker> lane;
+    bool published = false;
+    for (unsigned l = 0; l < t.lanes(); ++l) {
+        if (!t.board(l, e.board).read(lane)) {
+            continue;
+        }
+        published = true;
+        for (const source_talker& s : lane) {
+            const auto same = std::find_if(all.begin(), all.end(), [&](const source_talker& a) {
+                return std::memcmp(&a.key, &s.key, sizeof(source_key)) == 0;
+            });
+            if (same == all.end()) {
+                all.push_back(s);
+            } else {
+                same->packets += s.packets;
+                same->bytes += s.bytes;
+                same->dropped += s.dropped;
+            }
+        }
+    }
+    if (!published) {
+        return std::nullopt;
+    }
+    std::sort(all.begin(), all.end(), talks_more);
+    all.resize(std::min<std::size_t>(all.size(), e.top_sources));
+    std::vector<policer_report::talker> out;
+    out.reserve(all.size());
+    for (const source_talker& s : all) {
+        out.push_back(
+            {source_text(s.key, e.prefix_v4, e.prefix_v6), s.packets, s.bytes, s.dropped});
+    }
+    return out;
+}
+
 void policer_totals::retire(const policer_table& old, const policer_table* next) {
     std::unordered_map<std::string, policer_report> carried;
+    std::unordered_map<std::string, std::vector<policer_report::talker>> carried_top;
     if (next == nullptr) {
         carried_ = std::move(carried);
+        carried_top_ = std::move(carried_top);
         return;
     }
     for (const auto& p : old.policers()) {
         if (next->mark_of(p.name) == 0) {
             continue;
+        }
+        // The lanes keep the buckets of a policer that keeps its epoch.
+        const policer_entry* after = next->at_slot(next->mark_of(p.name) - 1);
+        if (p.board >= 0 && after != nullptr && after->epoch == p.epoch) {
+            if (auto top = top_talkers(old, p)) {
+                carried_top.emplace(p.name, std::move(*top));
+            } else if (const auto it = carried_top_.find(p.name); it != carried_top_.end()) {
+                carried_top.emplace(p.name, it->second);
+            }
         }
         policer_report r;
         if (const auto before = carried_.find(p.name); before != carried_.end()) {
@@ -159,6 +256,7 @@ void policer_totals::retire(const policer_table& old, const policer_table* next)
         carried.emplace(p.name, std::move(r));
     }
     carried_ = std::move(carried);
+    carried_top_ = std::move(carried_top);
 }
 
 std::vector<policer_report> policer_totals::report(const policer_table& current) const {
@@ -173,6 +271,14 @@ std::vector<policer_report> policer_totals::report(const policer_table& current)
         r.kind = p.kind;
         r.scope = p.scope;
         add_lanes(current, p.slot, r);
+        if (auto top = top_talkers(current, p)) {
+            r.top_sources = std::move(*top);
+        } else if (const auto it = carried_top_.find(p.name); it != carried_top_.end()) {
+            r.top_sources = it->second;
+        }
+        if (p.board >= 0) {
+            r.top_sources.resize(std::min<std::size_t>(r.top_sources.size(), p.top_sources));
+        }
         out.push_back(std::move(r));
     }
     return out;

@@ -18,10 +18,14 @@
 // packet's input port.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -44,6 +48,103 @@ namespace dpdk_app {
 // Policers in one configuration, at most (each lane's stage sizes its
 // bucket state for this many slots at start).
 inline constexpr uint32_t max_policers = 4096;
+
+// Top talkers a per-source policer lists, at most (policer.top_sources).
+inline constexpr uint32_t max_top_sources = 64;
+
+// A per-source bucket's key: 16 bytes (rte_hash compares them with one
+// vector compare), the source address masked to the policer's prefix, an
+// IPv4 source as its IPv4-mapped IPv6 address (::ffff:a.b.c.d; an IPv6
+// source in ::ffff:0:0/96 shares its bucket), and every frame that is not
+// IP the one key ff..ff (no IP source is ff00::/8 multicast).
+struct source_key {
+    uint8_t addr[16];
+};
+static_assert(sizeof(source_key) == 16);
+
+// What a key is: IPv4, IPv6 or not IP.
+enum class source_family : uint8_t { ipv4, ipv6, not_ip };
+inline source_family family_of(const source_key& k) noexcept {
+    static constexpr uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(k.addr, mapped, sizeof(mapped)) == 0) {
+        return source_family::ipv4;
+    }
+    const bool all_ones =
+        std::all_of(std::begin(k.addr), std::end(k.addr), [](uint8_t b) { return b == 0xff; });
+    return all_ones ? source_family::not_ip : source_family::ipv6;
+}
+
+// What one source sent through one per-source policer on one lane since
+// its bucket was made: packets and frame bytes metered, and how many of
+// those packets the colour actions dropped.
+struct source_talker {
+    source_key key;
+    uint64_t packets;
+    uint64_t bytes;
+    uint64_t dropped;
+};
+static_assert(sizeof(source_talker) == 40);
+
+// The top talkers first: more dropped packets, then more bytes.
+inline bool talks_more(const source_talker& a, const source_talker& b) noexcept {
+    return a.dropped != b.dropped ? a.dropped > b.dropped : a.bytes > b.bytes;
+}
+
+// One lane's top talkers of one per-source policer, as that lane last
+// published them (a seqlock: the lane alone writes, publish() never
+// waits; any thread reads a consistent copy with read()).
+class alignas(RTE_CACHE_LINE_SIZE) talker_board {
+  public:
+    // Lane: replaces the list with talkers[0..n) (n <= max_top_sources).
+    void publish(const source_talker* talkers, uint32_t n) noexcept {
+        const uint32_t s = seq_.load(std::memory_order_relaxed);
+        seq_.store(s + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+        count_.store(n, std::memory_order_relaxed);
+        for (uint32_t i = 0; i < n; ++i) {
+            uint64_t w[words_per_talker];
+            std::memcpy(w, &talkers[i], sizeof(w));
+            for (std::size_t k = 0; k < words_per_talker; ++k) {
+                words_[i * words_per_talker + k].store(w[k], std::memory_order_relaxed);
+            }
+        }
+        seq_.store(s + 2, std::memory_order_release);
+    }
+    // Any thread: the list (best first) into out; false when it was never
+    // published or stayed busy for every try (out then empty).
+    bool read(std::vector<source_talker>& out) const {
+        for (int attempt = 0; attempt < 64; ++attempt) {
+            const uint32_t s = seq_.load(std::memory_order_acquire);
+            if (s == 0) {
+                break;
+            }
+            if ((s & 1) != 0) {
+                continue;
+            }
+            const uint32_t n = std::min(count_.load(std::memory_order_relaxed), max_top_sources);
+            out.resize(n);
+            for (uint32_t i = 0; i < n; ++i) {
+                uint64_t w[words_per_talker];
+                for (std::size_t k = 0; k < words_per_talker; ++k) {
+                    w[k] = words_[i * words_per_talker + k].load(std::memory_order_relaxed);
+                }
+                std::memcpy(&out[i], w, sizeof(w));
+            }
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (seq_.load(std::memory_order_relaxed) == s) {
+                return true;
+            }
+        }
+        out.clear();
+        return false;
+    }
+
+  private:
+    static constexpr std::size_t words_per_talker = sizeof(source_talker) / sizeof(uint64_t);
+    std::atomic<uint32_t> seq_{0};  // odd while the lane writes; 0: never published
+    std::atomic<uint32_t> count_{0};
+    std::array<std::atomic<uint64_t>, max_top_sources * words_per_talker> words_{};
+};
 
 // One policer's counters on one lane (written by that lane's police stage
 // alone): two cache lines, so no two lanes or policers share one.
@@ -72,8 +173,12 @@ struct policer_entry {
     // per-source
     uint8_t prefix_v4;
     uint8_t prefix_v6;
+    uint32_t mask_v4;                 // prefix_v4's mask, as it lies in memory
+    std::array<uint64_t, 2> mask_v6;  // prefix_v6's
     uint32_t max_keys;
     uint64_t idle_cycles;  // idle_timeout in TSC cycles
+    uint32_t top_sources;  // talkers listed (0: none)
+    int32_t board;         // per-source: its talker_board index in the table, else -1
 };
 
 class policer_table {
@@ -114,6 +219,11 @@ class policer_table {
     // lines. The control thread sums them and folds them into its totals
     // once the generation is retired (policer_totals).
     policer_hits* hits(unsigned lane) const noexcept { return &hits_[lane * slots_]; }
+    // A per-source policer's top talkers on lane as the lane published them
+    // (board: policer_entry::board).
+    talker_board& board(unsigned lane, int32_t board) const noexcept {
+        return boards_[lane * boards_per_lane_ + static_cast<std::size_t>(board)];
+    }
 
   private:
     policer_table() = default;
@@ -132,6 +242,8 @@ class policer_table {
         }
     };
     std::unique_ptr<policer_hits[], aligned_delete> hits_;
+    std::size_t boards_per_lane_ = 0;  // the per-source policers
+    std::unique_ptr<talker_board[]> boards_;
 };
 
 // One policer's counters as reported: every lane summed, plus what earlier
@@ -147,6 +259,16 @@ struct policer_report {
     uint64_t table_full = 0;
     uint64_t sources_created = 0;
     uint64_t sources_evicted = 0;
+    // Per-source: the top talkers (at most the policer's top_sources, best
+    // first: the most dropped packets, then the most bytes), every lane's
+    // list merged, as the lanes last published them.
+    struct talker {
+        std::string source;  // "192.0.2.7", "198.51.100.0/24", "2001:db8:1::/64", "non-IP"
+        uint64_t packets = 0;
+        uint64_t bytes = 0;
+        uint64_t dropped = 0;
+    };
+    std::vector<talker> top_sources;
 };
 
 // The policers' counters across reloads (control thread): when a
@@ -159,7 +281,20 @@ class policer_totals {
 
   private:
     std::unordered_map<std::string, policer_report> carried_;  // by name
+    // Top talkers of the retired generation, by name: reported until a lane
+    // publishes into the new one.
+    std::unordered_map<std::string, std::vector<policer_report::talker>> carried_top_;
 };
+
+// The top talkers of policer e in table t: every lane's board merged (a
+// source on several lanes summed), best first, at most e.top_sources.
+// nullopt when no lane published a list yet (or e is not per-source).
+std::optional<std::vector<policer_report::talker>> top_talkers(const policer_table& t,
+                                                               const policer_entry& e);
+
+// A source key as text: the address, with "/len" when the policer's prefix
+// is shorter than the address; "non-IP" for family 0.
+std::string source_text(const source_key& key, uint8_t prefix_v4, uint8_t prefix_v6);
 
 // "srtcm", "trtcm", "rfc4115", "shaper"; "aggregate", "per-source", "per-flow".
 std::string_view name_of(policer_kind k) noexcept;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <string>
@@ -1160,6 +1161,64 @@ TEST(police_shaper, params_of_a_policer_and_refusals) {
     EXPECT_FALSE(shaper::create({1, traffic_unit::bytes, 1, traffic_unit::packets, 1u << 21},
                                 ghz_2_6, error));
     EXPECT_THAT(error, HasSubstr("2^20"));
+}
+
+// meter_check divides by multiplying with reciprocals: the same colours
+// and the same buckets as rte_meter's own checks (which divide), for every
+// kind, random profiles (tiny to huge periods, 1-cycle periods included),
+// random gaps (within a period, many periods, hours) and pre-colours.
+TEST(police_meter, checks_equal_rte_meter_s_to_the_token) {
+    std::mt19937_64 rng(99);
+    const uint64_t hz = 2'100'000'000;
+    for (int round = 0; round < 300; ++round) {
+        const auto kind = static_cast<meter_kind>(round % 3);
+        const uint64_t cir = 1 + rng() % (uint64_t{1} << (1 + rng() % 36));
+        const uint64_t peak = cir + rng() % (uint64_t{1} << (1 + rng() % 36));
+        const uint64_t cbs = 1 + rng() % 100'000;
+        const uint64_t second = 1 + rng() % 100'000;
+        meter_params m{kind, cir, cbs, 0, 0, 0, 0};
+        if (kind == meter_kind::srtcm) {
+            m.ebs = rng() % 2 ? second : 0;
+        } else if (kind == meter_kind::trtcm) {
+            m.pir = peak;
+            m.pbs = second;
+        } else {
+            m.eir = rng() % 2 ? peak : 0;
+            m.ebs = second;
+        }
+        std::string error;
+        const auto p = meter_profile::build(m, hz, error);
+        ASSERT_TRUE(p) << error;
+        meter_state ours;
+        meter_state theirs;
+        uint64_t now = rng();
+        meter_reset(ours, *p, now);
+        theirs = ours;
+        for (int i = 0; i < 2000; ++i) {
+            const unsigned gap = rng() % 10;
+            now += gap < 4   ? 0
+                   : gap < 7 ? rng() % 1000
+                   : gap < 9 ? rng() % hz
+                             : rng() % (3600 * hz);
+            const auto len = static_cast<uint32_t>(1 + rng() % 9000);
+            const auto pre = static_cast<meter_color>(rng() % 3);
+            ASSERT_EQ(meter_check(ours, *p, now, len, pre),
+                      rte_meter_check(theirs, *p, now, len, pre))
+                << "round " << round << " check " << i;
+            ASSERT_EQ(std::memcmp(&ours, &theirs, sizeof(ours)), 0)
+                << "round " << round << " check " << i;
+        }
+    }
+}
+
+TEST(police_meter, the_reciprocal_division_is_exact) {
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 200000; ++i) {
+        const uint64_t d = i % 7 == 0 ? 1 + rng() % 3 : 1 + (rng() >> (rng() % 64));
+        const uint64_t n = i % 5 == 0 ? ~uint64_t{0} - rng() % 1000 : rng() >> (rng() % 64);
+        ASSERT_EQ(meter_detail::divide(n, d, meter_detail::reciprocal(d)), n / d)
+            << n << " / " << d;
+    }
 }
 
 }  // namespace

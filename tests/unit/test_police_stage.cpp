@@ -6,9 +6,16 @@
 // only, per-source buckets (each source held to the rate, idle eviction, a
 // full table), bucket state across reloads, the lane share of the rates,
 // configuration errors with their positions, restart-only changes.
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <functional>
+#include <map>
 #include <memory>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -472,6 +479,415 @@ TEST_F(police_stage_test, idle_buckets_go_a_few_slots_per_burst_without_a_full_t
     }
     EXPECT_EQ(police_->sources("each")->size(), 1u);
     EXPECT_EQ(report("each").sources_evicted, 2u);
+}
+
+// ---- a burst from one port ----------------------------------------------------------------
+
+// A burst that says which port it came from (RX does) and whose port
+// policer is aggregate keeps that policer's bucket and counts in locals
+// (police_port_burst): the same fates, frames and counters as packet by
+// packet, with rule policers after it (another one, the same one, per
+// source) and a packet from another port in the burst.
+TEST_F(police_stage_test, a_burst_from_one_port_polices_as_packet_by_packet) {
+    const std::string port_policers[] = {
+        "kind = \"trtcm\"\ncir = \"8Mbit\"\npir = \"16Mbit\"\ncbs = \"3000byte\"\n"
+        "pbs = \"6000byte\"\n",
+        "kind = \"srtcm\"\ncir = \"8Mbit\"\ncbs = \"3000byte\"\nebs = \"3000byte\"\n"
+        "red = \"remark:af13\"\n",
+        "kind = \"rfc4115\"\ncir = \"8Mbit\"\neir = \"8Mbit\"\ncbs = \"3000byte\"\n"
+        "ebs = \"3000byte\"\nred = \"remark:af13\"\n",
+    };
+    std::map<std::string, uint64_t> red;  // per policer, over every configuration
+    for (const std::string& port_policer : port_policers) {
+        const std::string config = R"(
+[[port]]
+name = "p0"
+police = "port"
+[[port]]
+name = "p1"
+police = "other"
+[firewall]
+default = "accept"
+[[firewall.rule]]
+proto = "udp"
+dport = 22
+action = "accept"
+police = "port"
+[[firewall.rule]]
+proto = "udp"
+dport = 23
+action = "accept"
+police = "rule"
+[[firewall.rule]]
+proto = "udp"
+dport = 24
+action = "accept"
+police = "each"
+[[policer]]
+name = "other"
+kind = "srtcm"
+cir = "100pps"
+cbs = "4packets"
+[[policer]]
+name = "rule"
+kind = "srtcm"
+cir = "1000pps"
+cbs = "8packets"
+[[policer]]
+name = "each"
+kind = "srtcm"
+cir = "500pps"
+cbs = "3packets"
+scope = "per-source"
+[[policer]]
+name = "port"
+green = "remark:af11"
+yellow = "remark:af12"
+)" + port_policer;
+        struct outcome {
+            std::vector<std::vector<bytes>> passed;
+            std::vector<policer_report> reports;
+            std::vector<uint64_t> drops;
+        };
+        auto run_all = [&](bool say_port) {
+            gen_.reset();
+            police_.reset();
+            classify_.reset();
+            number_ = 0;
+            load(config);
+            outcome out;
+            std::mt19937 rng(5);
+            for (int k = 0; k < 60; ++k) {
+                burst b;
+                const unsigned n = 1 + rng() % max_burst;
+                for (unsigned i = 0; i < n; ++i) {
+                    const auto dport = static_cast<uint16_t>(21 + rng() % 4);
+                    const auto size = static_cast<std::size_t>(64 + rng() % 1400);
+                    const addr4 src{192, 0, 2, static_cast<uint8_t>(1 + rng() % 3)};
+                    const uint16_t port = rng() % 16 == 0 ? 1 : 0;
+                    b.pkts[b.count++] = unit::make_mbuf(pool_, udp_frame(size, dport, src), port);
+                }
+                stage_context ctx(counters_, gen_.get());
+                ctx.set_now(start_ + static_cast<uint64_t>(k * 0.002 * static_cast<double>(hz_)));
+                parse_burst(b, 0, ctx);
+                b.in_port = say_port ? 0 : no_port;
+                classify_->process(b, ctx);
+                police_->process(b, ctx);
+                std::vector<bytes> passed;
+                for (uint16_t i = 0; i < b.count; ++i) {
+                    passed.push_back(unit::frame_of(b.pkts[i]));
+                }
+                out.passed.push_back(std::move(passed));
+                rte_pktmbuf_free_bulk(b.pkts.data(), b.count);
+                ctx.free_discarded();
+            }
+            policer_totals totals;
+            out.reports = totals.report(*gen_->find<policer_table>());
+            for (std::size_t r = 0; r < drop_reason_count; ++r) {
+                out.drops.push_back(counters_.drops[r].get());
+                counters_.drops[r].set(0);
+            }
+            return out;
+        };
+        const outcome burst_wise = run_all(true);
+        const outcome packet_wise = run_all(false);
+        EXPECT_EQ(burst_wise.passed, packet_wise.passed);
+        EXPECT_EQ(burst_wise.drops, packet_wise.drops);
+        ASSERT_EQ(burst_wise.reports.size(), packet_wise.reports.size());
+        for (std::size_t i = 0; i < burst_wise.reports.size(); ++i) {
+            const auto& a = burst_wise.reports[i];
+            const auto& b = packet_wise.reports[i];
+            EXPECT_EQ(a.packets, b.packets) << a.name;
+            EXPECT_EQ(a.bytes, b.bytes) << a.name;
+            EXPECT_EQ(a.dropped, b.dropped) << a.name;
+            EXPECT_EQ(a.remarked, b.remarked) << a.name;
+        }
+        for (const auto& r : packet_wise.reports) {
+            EXPECT_GT(r.packets[0], 0u) << r.name;
+            red[r.name] += r.packets[2];
+        }
+    }
+    // Every path was taken: each policer coloured red too.
+    for (const auto& [name, n] : red) {
+        EXPECT_GT(n, 0u) << name;
+    }
+}
+
+// ---- per source: bulk lookups ---------------------------------------------------------------
+
+// The stage looks a burst's sources up in bulk (gather, lookup, take): the
+// same buckets and decisions as one find() per packet, on random bursts
+// that fill the table (4 buckets for 8 sources), repeat new sources within
+// a burst, and evict idle buckets in the middle of a burst (the full
+// table's sweep frees slots the bulk lookup had found).
+TEST(police_source_buckets, bulk_lookups_decide_as_one_find_per_packet) {
+    policer_config p;
+    p.name = "each";
+    p.scope = policer_scope::per_source;
+    p.max_keys = 4;
+    std::string error;
+    auto bulk = source_buckets::create(p, 0, error);
+    ASSERT_TRUE(bulk) << error;
+    auto single = source_buckets::create(p, 0, error);
+    ASSERT_TRUE(single) << error;
+    const uint64_t hz = rte_get_tsc_hz();
+    const auto profile = meter_profile::build({meter_kind::srtcm, 100, 10}, hz, error);
+    ASSERT_TRUE(profile) << error;
+    auto hb = std::make_unique<policer_hits>();
+    auto hs = std::make_unique<policer_hits>();
+    std::mt19937 rng(17);
+    uint64_t now = 1'000'000'000;
+    const uint64_t idle = 2 * hz;
+    uint64_t misses_after_eviction = 0;
+    for (int burst = 0; burst < 4000; ++burst) {
+        now += rng() % (3 * hz / 2);
+        const unsigned n = 1 + rng() % max_burst;
+        const unsigned window = rng() % 6;  // sources window .. window + 2
+        std::vector<source_key> keys(n);
+        for (auto& k : keys) {
+            k = source_key{};
+            k.addr[15] = static_cast<uint8_t>(window + rng() % 3);
+        }
+        bulk->begin_burst();
+        single->begin_burst();
+        std::vector<uint32_t> at(n);
+        for (unsigned i = 0; i < n; ++i) {
+            at[i] = bulk->gather(keys[i]);
+        }
+        bulk->lookup();
+        for (unsigned i = 0; i < n; ++i) {
+            const uint64_t evicted = hs->sources_evicted.get();
+            source_bucket* a = bulk->take(at[i], *profile, now, idle, *hb);
+            source_bucket* b = single->find(keys[i], *profile, now, idle, *hs);
+            misses_after_eviction += hs->sources_evicted.get() != evicted ? 1 : 0;
+            ASSERT_EQ(a == nullptr, b == nullptr) << "burst " << burst << " packet " << i;
+            if (a != nullptr) {
+                ASSERT_EQ(meter_check(a->state, *profile, now, 1),
+                          meter_check(b->state, *profile, now, 1))
+                    << "burst " << burst << " packet " << i;
+                ASSERT_EQ(a->packets, b->packets) << "burst " << burst << " packet " << i;
+            }
+        }
+        ASSERT_EQ(bulk->expire(now, idle, 3, *hb), single->expire(now, idle, 3, *hs));
+        ASSERT_EQ(bulk->size(), single->size());
+    }
+    EXPECT_EQ(hb->sources_created.get(), hs->sources_created.get());
+    EXPECT_EQ(hb->sources_evicted.get(), hs->sources_evicted.get());
+    EXPECT_GT(misses_after_eviction, 100u) << "the sweep in a burst was not exercised";
+}
+
+TEST_F(police_stage_test, one_new_source_twice_in_a_burst_gets_one_bucket) {
+    ASSERT_NO_FATAL_FAILURE(load(per_source));
+    EXPECT_THAT(run(0, {from(1), from(1), from(2), from(1)}).fate,
+                ::testing::Each(::testing::Eq("pass")));
+    EXPECT_EQ(police_->sources("each")->size(), 2u);
+    EXPECT_EQ(report("each").sources_created, 2u);
+    EXPECT_EQ(passes(0, from(1), 12), 7u);  // the 10-packet burst: 3 spent
+    // Filling the table within one burst: the fifth and later new sources
+    // find no bucket, the known ones keep theirs (source 1's is empty).
+    const auto before_full = drops(drop_reason::policer_table_full);
+    const auto before_drop = drops(drop_reason::policer_drop);
+    const auto r = run(0, {from(3), from(4), from(5), from(3), from(6), from(1)});
+    EXPECT_THAT(r.fate, ::testing::ElementsAre("pass", "pass", ::testing::Ne("pass"), "pass",
+                                               ::testing::Ne("pass"), ::testing::Ne("pass")));
+    EXPECT_EQ(drops(drop_reason::policer_table_full) - before_full, 2u);
+    EXPECT_EQ(drops(drop_reason::policer_drop) - before_drop, 1u);
+    EXPECT_EQ(police_->sources("each")->size(), 4u);
+}
+
+// The same policer on the port and on the rule: two meter checks of one
+// bucket per packet, gathered twice.
+TEST_F(police_stage_test, a_source_policed_by_its_port_and_its_rule_spends_its_bucket_twice) {
+    ASSERT_NO_FATAL_FAILURE(load(R"(
+[[port]]
+name = "p0"
+police = "each"
+[[port]]
+name = "p1"
+[firewall]
+default = "accept"
+[[firewall.rule]]
+action = "accept"
+police = "each"
+[[policer]]
+name = "each"
+kind = "srtcm"
+cir = "100pps"
+cbs = "10packets"
+scope = "per-source"
+)"));
+    EXPECT_EQ(passes(0, from(1), 8), 5u);
+    EXPECT_EQ(report("each").packets[0], 10u);
+    EXPECT_EQ(report("each").sources_created, 1u);
+}
+
+// ---- per source: top talkers --------------------------------------------------------------
+
+// The bursts that make the lane's walk finish a pass over every slot (the
+// idle timeout of per_source is 2 s: these stay before it).
+void finish_a_pass(const std::function<std::size_t(double)>& burst_at) {
+    for (double t : {0.4, 0.8, 1.2, 1.6}) {
+        burst_at(t);
+    }
+}
+
+TEST_F(police_stage_test, top_sources_rank_by_dropped_packets_then_bytes) {
+    ASSERT_NO_FATAL_FAILURE(load(per_source + "top_sources = 3\n"));
+    EXPECT_EQ(passes(0, udp_frame(100, 80, {192, 0, 2, 1}), 30), 10u);  // 20 dropped
+    EXPECT_EQ(passes(0, udp_frame(200, 80, {192, 0, 2, 2}), 15), 10u);  // 5 dropped
+    EXPECT_EQ(passes(0, udp_frame(1000, 80, {192, 0, 2, 3}), 5), 5u);   // 5,000 bytes
+    EXPECT_EQ(passes(0, udp_frame(100, 80, {192, 0, 2, 4}), 1), 1u);    // 100 bytes
+    finish_a_pass([&](double t) { return passes(t, udp_frame(64, 80, {192, 0, 2, 4}), 1); });
+    const auto r = report("each");
+    ASSERT_EQ(r.top_sources.size(), 3u) << r.top_sources.size();
+    EXPECT_EQ(r.top_sources[0].source, "192.0.2.1");
+    EXPECT_EQ(r.top_sources[0].dropped, 20u);
+    EXPECT_EQ(r.top_sources[0].packets, 30u);
+    EXPECT_EQ(r.top_sources[0].bytes, 3000u);
+    EXPECT_EQ(r.top_sources[1].source, "192.0.2.2");
+    EXPECT_EQ(r.top_sources[1].dropped, 5u);
+    EXPECT_EQ(r.top_sources[1].bytes, 3000u);
+    EXPECT_EQ(r.top_sources[2].source, "192.0.2.3");  // no drops: by bytes
+    EXPECT_EQ(r.top_sources[2].dropped, 0u);
+    EXPECT_EQ(r.top_sources[2].bytes, 5000u);
+}
+
+TEST_F(police_stage_test, top_sources_name_the_prefix_and_none_are_listed_before_a_pass) {
+    ASSERT_NO_FATAL_FAILURE(load(per_source + "prefix_v4 = 24\ntop_sources = 0\n"));
+    EXPECT_EQ(passes(0, from(1), 3), 3u);
+    EXPECT_EQ(passes(0, from(7), 2), 2u);  // the same /24
+    finish_a_pass([&](double t) { return passes(t, from(9, 3), 1); });
+    EXPECT_TRUE(report("each").top_sources.empty());
+    ASSERT_NO_FATAL_FAILURE(load(per_source + "prefix_v4 = 24\n"));  // top_sources reloads
+    finish_a_pass([&](double t) { return passes(t + 0.1, from(9, 3), 1); });
+    const auto r = report("each");
+    ASSERT_EQ(r.top_sources.size(), 2u);
+    EXPECT_EQ(r.top_sources[0].source, "192.0.3.0/24");  // 8 x 100 bytes, then 5 x 100
+    EXPECT_EQ(r.top_sources[1].source, "192.0.2.0/24");
+    EXPECT_EQ(r.top_sources[1].packets, 5u);
+    EXPECT_EQ(r.top_sources[1].bytes, 500u);
+}
+
+// IPv6 sources are keyed by their prefix_v6 (default /64), IPv4 ones by
+// their IPv4-mapped address, frames that are not IP (metered by a port's
+// policer) by one shared key.
+TEST_F(police_stage_test, top_sources_of_each_family) {
+    ASSERT_NO_FATAL_FAILURE(load(port_policer(
+        "kind = \"srtcm\"\ncir = \"100pps\"\ncbs = \"10packets\"\nscope = \"per-source\"\n"
+        "max_keys = 16\n",
+        "each")));
+    EXPECT_EQ(passes(0, udp6_frame(300), 3), 3u);  // 2001:db8::10
+    EXPECT_EQ(passes(0, cat(ethernet(ether_arp), arp()), 2), 2u);
+    EXPECT_EQ(passes(0, from(5), 5), 5u);
+    finish_a_pass([&](double t) { return passes(t, from(6), 1); });
+    const auto r = report("each");
+    ASSERT_EQ(r.top_sources.size(), 4u);
+    EXPECT_EQ(r.top_sources[0].source, "2001:db8::/64");
+    EXPECT_EQ(r.top_sources[0].bytes, 900u);
+    EXPECT_EQ(r.top_sources[1].source, "192.0.2.5");
+    EXPECT_EQ(r.top_sources[1].packets, 5u);
+    EXPECT_EQ(r.top_sources[2].source, "192.0.2.6");
+    EXPECT_EQ(r.top_sources[3].source, "non-IP");
+    EXPECT_EQ(r.top_sources[3].packets, 2u);
+}
+
+// A reload keeps the list: carried by the control thread until the lane
+// republishes it into the new generation's board (its first burst).
+TEST_F(police_stage_test, top_sources_survive_a_reload) {
+    ASSERT_NO_FATAL_FAILURE(load(per_source));
+    EXPECT_EQ(passes(0, from(9), 20), 10u);
+    finish_a_pass([&](double t) { return passes(t, from(1), 1); });
+    ASSERT_NO_FATAL_FAILURE(load(per_source + "\n"));
+    policer_totals totals;
+    totals.retire(*retired_->find<policer_table>(), gen_->find<policer_table>());
+    auto r = totals.report(*gen_->find<policer_table>());
+    ASSERT_EQ(r.at(0).top_sources.size(), 2u);
+    EXPECT_EQ(r[0].top_sources[0].source, "192.0.2.9");
+    EXPECT_EQ(r[0].top_sources[0].dropped, 10u);
+    passes(1.7, from(1), 1);  // the lane adopts the new generation
+    EXPECT_EQ(report("each").top_sources.at(0).source, "192.0.2.9");
+}
+
+// The seqlock: a reader never sees a half-written list while the writer
+// publishes as fast as it can.
+TEST(police_talker_board, a_reader_sees_whole_lists_only) {
+    auto board = std::make_unique<talker_board>();
+    std::vector<source_talker> got;
+    EXPECT_FALSE(board->read(got));
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        std::array<source_talker, max_top_sources> list{};
+        for (uint64_t round = 1; !stop.load(std::memory_order_relaxed); ++round) {
+            const auto n = static_cast<uint32_t>(round % (max_top_sources + 1));
+            for (uint32_t i = 0; i < n; ++i) {
+                std::memcpy(list[i].key.addr, &round, 4);
+                list[i].packets = list[i].bytes = list[i].dropped = round;
+            }
+            board->publish(list.data(), n);
+        }
+    });
+    uint64_t whole = 0;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (whole < 20000 && std::chrono::steady_clock::now() < give_up) {
+        if (!board->read(got)) {
+            continue;
+        }
+        ++whole;
+        if (got.empty()) {
+            continue;
+        }
+        const uint64_t round = got[0].packets;
+        ASSERT_EQ(got.size(), round % (max_top_sources + 1));
+        for (const auto& t : got) {
+            uint32_t addr = 0;
+            std::memcpy(&addr, t.key.addr, 4);
+            ASSERT_EQ(t.packets, round);
+            ASSERT_EQ(t.bytes, round);
+            ASSERT_EQ(t.dropped, round);
+            ASSERT_EQ(addr, static_cast<uint32_t>(round));
+        }
+    }
+    stop = true;
+    writer.join();
+    EXPECT_GT(whole, 0u);
+}
+
+TEST(police_report, the_stats_json_lists_the_top_sources_of_a_per_source_policer) {
+    run_report r;
+    policer_report p;
+    p.name = "each";
+    p.scope = policer_scope::per_source;
+    p.top_sources = {{"192.0.2.1", 30, 3000, 20}, {"2001:db8::/64", 5, 500, 0}};
+    r.policers.push_back(p);
+    policer_report agg;
+    agg.name = "all";
+    r.policers.push_back(agg);
+    const auto j = nlohmann::json::parse(to_json(r));
+    const auto& top = j["policers"][0]["top_sources"];
+    ASSERT_EQ(top.size(), 2u);
+    EXPECT_EQ(top[0]["source"], "192.0.2.1");
+    EXPECT_EQ(top[0]["dropped"], 20u);
+    EXPECT_EQ(top[0]["bytes"], 3000u);
+    EXPECT_EQ(top[0]["packets"], 30u);
+    EXPECT_EQ(top[1]["source"], "2001:db8::/64");
+    EXPECT_FALSE(j["policers"][1].contains("top_sources"));
+}
+
+TEST(police_attach_config, top_sources_is_a_per_source_key_of_at_most_64) {
+    const std::string head =
+        "[[policer]]\nname = \"p\"\nkind = \"srtcm\"\ncir = \"100pps\"\ncbs = \"10packets\"\n";
+    EXPECT_EQ(checked(head + "scope = \"per-source\"\n").config.policers.at(0).top_sources, 10u);
+    EXPECT_EQ(checked(head + "scope = \"per-source\"\ntop_sources = 64\n")
+                  .config.policers.at(0)
+                  .top_sources,
+              64u);
+    EXPECT_THAT(
+        messages(
+            checked(head + "scope = \"per-source\"\ntop_sources = 65\n", "police.toml").errors),
+        ::testing::Contains(HasSubstr("police.toml:7:15: policer.top_sources")));
+    EXPECT_THAT(
+        messages(checked(head + "top_sources = 3\n", "police.toml").errors),
+        ::testing::Contains(HasSubstr("policer.top_sources: only with scope = \"per-source\"")));
 }
 
 // ---- reload -------------------------------------------------------------------------------
