@@ -176,6 +176,11 @@ constexpr std::size_t collectors_per_reply = 8;
 constexpr std::size_t flows_per_reply =
     (RTE_TEL_MAX_DICT_ENTRIES - 9 - 4 * collectors_per_reply) / 7;
 
+constexpr char flows_help[] =
+    "Flows: the ledger, c<i>_ collectors, <n>_ the largest live flows. Parameter: bytes "
+    "(default) or packets";
+static_assert(sizeof(flows_help) <= RTE_TEL_MAX_STRING_LEN);
+
 int flows_command(const char*, const char* params, rte_tel_data* d) {
     bool by_packets = false;
     if (params != nullptr && *params != '\0') {
@@ -242,10 +247,7 @@ void telemetry_attach(const dataplane* dp) {
                                    "Firewall hits: the default policy and each rule "
                                    "(<n>_packets, <n>_bytes). Parameter: first rule number");
         rte_telemetry_register_cmd("/dpdk_app/policers", policers_command, policers_help);
-        rte_telemetry_register_cmd("/dpdk_app/flows", flows_command,
-                                   "Flow accounting: created, exported, queued, lost, live, "
-                                   "each collector, and the largest live flows (<n>_...). "
-                                   "Parameter: bytes (default) or packets");
+        rte_telemetry_register_cmd("/dpdk_app/flows", flows_command, flows_help);
         return true;
     }();
     (void)registered;

@@ -555,6 +555,61 @@ protocol = "netflow-v5"
     EXPECT_EQ(got, packets_of);
 }
 
+// /dpdk_app/flows while the lanes run: the ledger and the largest flows.
+TEST(Flow, TelemetryListsTheLedgerAndTheLargestFlows) {
+    temp_dir dir;
+    const capture cap = make_capture();
+    write_pcap(dir.file("in.pcap"), cap.frames);
+    std::ofstream(dir.file("flow.toml")) << "[flow]\ntop = 3\n";
+    auto args = eal_base("-l 0-1");
+    args.insert(args.end(), {"--vdev=net_pcap0,rx_pcap=" + dir.file("in.pcap") + ",infinite_rx=1",
+                             "--", "-c", dir.file("flow.toml"), "--stats-json",
+                             dir.file("stats.json")});
+    app_process app(args, dir);
+    std::this_thread::sleep_for(1500ms);
+    ASSERT_TRUE(app.running()) << app.err_so_far();
+    const auto prefix = std::find(args.begin(), args.end(), "--file-prefix");
+    ASSERT_NE(prefix, args.end());
+    const std::string sock = "/var/run/dpdk/" + *(prefix + 1) + "/dpdk_telemetry.v2";
+    auto ask = [&](const std::string& command) {
+        const std::string reply = sh_output(
+            "/usr/bin/python3 -c \"import socket; s=socket.socket(socket.AF_UNIX, "
+            "socket.SOCK_SEQPACKET); s.connect('" + sock + "'); s.recv(4096); s.send(b'" +
+            command + "'); print(s.recv(65536).decode())\"");
+        return nlohmann::json::parse(reply, nullptr, false);
+    };
+    const auto by_bytes = ask("/dpdk_app/flows");
+    const auto by_packets = ask("/dpdk_app/flows,packets");
+    const auto bad = ask("/dpdk_app/flows,colour");
+    app.signal(SIGTERM);
+    const run_result r = app.wait(30s);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_FALSE(by_bytes.is_discarded());
+    const auto& f = by_bytes["/dpdk_app/flows"];
+    ASSERT_TRUE(f.is_object()) << by_bytes.dump() << " (is /dpdk_app/flows registered?)";
+    // infinite_rx replays the capture over and over: the UDP / ICMP flows
+    // stay live, a TCP connection ends after its FIN's linger and starts
+    // anew on the next pass.
+    unsigned tcp = 0;
+    for (const auto& k : cap.flows) {
+        tcp += k.tcp_fin;
+    }
+    EXPECT_GE(f["created"].get<uint64_t>(), cap.flows.size()) << f.dump();
+    EXPECT_LE(f["live"].get<uint64_t>(), cap.flows.size()) << f.dump();
+    EXPECT_GE(f["live"].get<uint64_t>(), cap.flows.size() - tcp) << f.dump();
+    ASSERT_TRUE(f.contains("1_src")) << f.dump();
+    EXPECT_FALSE(f.contains("4_src")) << "flow.top = 3";
+    const auto& p = by_packets["/dpdk_app/flows"];
+    ASSERT_TRUE(p.contains("3_packets")) << p.dump();
+    EXPECT_GE(p["1_packets"].get<uint64_t>(), p["2_packets"].get<uint64_t>());
+    EXPECT_GE(p["2_packets"].get<uint64_t>(), p["3_packets"].get<uint64_t>());
+    EXPECT_GE(f["1_bytes"].get<uint64_t>(), f["2_bytes"].get<uint64_t>());
+    EXPECT_TRUE(bad["/dpdk_app/flows"].is_null()) << bad.dump() << ": a bad parameter is refused";
+    const auto stats = read_json(dir.file("stats.json"));
+    EXPECT_TRUE(flow_ledger_holds(stats));
+    EXPECT_EQ(stats["flows"]["top"]["by_bytes"].size(), 3u) << stats["flows"].dump();
+}
+
 TEST(Flow, ABadCollectorAddressIsAConfigurationError) {
     temp_dir dir;
     std::ofstream(dir.file("bad.toml")) << R"(
