@@ -4,13 +4,16 @@
 #
 #   scripts/setup.sh              release build in build/
 #   scripts/setup.sh --sanitize   also an ASan+UBSan build in build-asan/
+#   scripts/setup.sh --fuzz       also the libFuzzer targets (clang, ASan+UBSan) in build-fuzz/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sanitize=0
+fuzz=0
 for arg in "$@"; do
     case "$arg" in
         --sanitize) sanitize=1 ;;
+        --fuzz) fuzz=1 ;;
         -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown option '$arg'" >&2; exit 2 ;;
     esac
@@ -24,6 +27,12 @@ packages=(
     nfdump softflowd
     systemd
 )
+if ((fuzz)); then
+    # libFuzzer comes with clang's runtime libraries (libclang-rt-14-dev,
+    # which --no-install-recommends would leave out); llvm has the
+    # llvm-symbolizer that puts function names and lines in a crash's stack.
+    packages+=(clang libclang-rt-14-dev llvm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -56,4 +65,9 @@ configure build
 if ((sanitize)); then
     configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
         -Dbuildtype=debugoptimized -Dbenchmarks=false -Dcpp_args=-fno-sanitize-recover=all
+fi
+if ((fuzz)); then
+    CC=clang CXX=clang++ configure build-fuzz -Dfuzz=true -Dtests=false -Dbenchmarks=false \
+        -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
+        -Dcpp_args=-fno-sanitize-recover=all
 fi

@@ -38,6 +38,32 @@ inline void truncate_packet(rte_mbuf* m, uint32_t len) noexcept {
     m->pkt_len = len;
 }
 
+// Moves the first len bytes of a chained mbuf into its first segment (BSD's
+// m_pullup): bytes come from the segments after it into the first one's
+// tailroom, and segments left empty are freed. The stages that rewrite
+// headers in place read them from the first segment. Precondition:
+// len <= pkt_len and data_off + len <= buf_len (room for them after the
+// headroom). No allocation.
+inline void pull_up(rte_mbuf* m, uint32_t len) noexcept {
+    uint32_t need = len > m->data_len ? len - m->data_len : 0;
+    while (need > 0 && m->next != nullptr) {
+        rte_mbuf* seg = m->next;
+        const auto n = static_cast<uint16_t>(need < seg->data_len ? need : seg->data_len);
+        std::memcpy(rte_pktmbuf_mtod_offset(m, uint8_t*, m->data_len),
+                    rte_pktmbuf_mtod(seg, const uint8_t*), n);
+        m->data_len = static_cast<uint16_t>(m->data_len + n);
+        seg->data_off = static_cast<uint16_t>(seg->data_off + n);
+        seg->data_len = static_cast<uint16_t>(seg->data_len - n);
+        need -= n;
+        if (seg->data_len == 0) {
+            m->next = seg->next;
+            seg->next = nullptr;
+            --m->nb_segs;
+            rte_pktmbuf_free_seg(seg);
+        }
+    }
+}
+
 // Sends a parsed IP packet on to its next hop: Ethernet padding trimmed,
 // TTL / hop limit decremented (IPv4 checksum updated per RFC 1624), MACs
 // rewritten, mbuf->port = the egress port. The caller checked ttl > 1.

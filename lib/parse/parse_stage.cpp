@@ -5,8 +5,37 @@
 #include <rte_prefetch.h>
 
 #include "packet/parse.hpp"
+#include "packet/rewrite.hpp"
 
 namespace dpdk_app {
+
+namespace {
+
+// Bytes of a frame the later stages read or rewrite in place (the route
+// stage's MACs and TTL, a policer's remark, the responder's replies): the
+// L2 header, the IP header (IPv6: with its extension headers when they are
+// short) or ARP, and the L4 header's first bytes. At most pull_up_max: a
+// frame always has that much room after the headroom (mempool.data_room is
+// at least 256, twice RTE_PKTMBUF_HEADROOM).
+constexpr uint32_t pull_up_max = RTE_PKTMBUF_HEADROOM;
+
+uint32_t in_place_headers(const packet_meta& pm) noexcept {
+    const uint32_t l2 = pm.l2_len;
+    if (pm.l3 == l3_kind::arp) {
+        return l2 + 28;
+    }
+    if (pm.l3 != l3_kind::ipv4 && pm.l3 != l3_kind::ipv6) {
+        return l2;
+    }
+    uint32_t l4 = 0;
+    if ((pm.flags & meta_l4_valid) != 0) {
+        l4 = pm.l4_proto == IPPROTO_TCP ? 20 : 8;  // TCP; UDP, ICMP, ICMPv6
+    }
+    const uint32_t all = l2 + pm.l3_len + l4;
+    return all <= pull_up_max ? all : l2 + 40;  // only IPv6 extension headers exceed it
+}
+
+}  // namespace
 
 void parse_burst(burst& b, uint16_t from, stage_context& ctx) noexcept {
     uint16_t kept = from;
@@ -17,11 +46,20 @@ void parse_burst(burst& b, uint16_t from, stage_context& ctx) noexcept {
         }
         // The pool must have been created with a private area for the metadata.
         assert(m->priv_size >= sizeof(packet_meta));
-        if (const auto why = parse_packet(m, *meta_of(m))) {
+        packet_meta& pm = *meta_of(m);
+        if (const auto why = parse_packet(m, pm)) {
             ctx.drop(m, drop_reason_of(*why));
-        } else {
-            b.pkts[kept++] = m;
+            continue;
         }
+        // A chain whose first segment ends inside the headers (not what a
+        // driver's scattered RX does, but valid): they are gathered there.
+        // They always fit in this program's mbufs; the check keeps a
+        // foreign pool's tiny buffer from being overrun.
+        const uint32_t headers = in_place_headers(pm);
+        if (rte_pktmbuf_data_len(m) < headers && m->data_off + headers <= m->buf_len) {
+            pull_up(m, headers);
+        }
+        b.pkts[kept++] = m;
     }
     b.count = kept;
 }

@@ -14,8 +14,6 @@ namespace dpdk_app {
 
 namespace {
 
-constexpr uint8_t icmp4_echo_request = 8;
-constexpr uint8_t icmp4_echo_reply = 0;
 constexpr uint8_t icmp6_echo_request = 128;
 constexpr uint8_t icmp6_echo_reply = 129;
 constexpr uint8_t ndp_option_source_lla = 1;
@@ -110,10 +108,17 @@ void set_ipv6_header(rte_ipv6_hdr* ip, uint16_t payload, uint8_t hop_limit, cons
     std::memmove(ip->dst_addr, dst, 16);
 }
 
-// Sets the frame's length to exactly len bytes (single segment, room checked).
+// Sets the frame's length to exactly len bytes, all in the first segment:
+// the segments after it are freed (the caller writes the whole frame there).
+// False, m unchanged, when the first segment's buffer has no room.
 bool set_length(rte_mbuf* m, uint16_t len) noexcept {
-    if (m->nb_segs != 1 || rte_pktmbuf_headroom(m) + len > m->buf_len) {
+    if (rte_pktmbuf_headroom(m) + len > m->buf_len) {
         return false;
+    }
+    if (m->next != nullptr) {
+        rte_pktmbuf_free(m->next);
+        m->next = nullptr;
+        m->nb_segs = 1;
     }
     m->data_len = len;
     m->pkt_len = len;
@@ -291,7 +296,9 @@ void ndp_advertisement_in_place(rte_mbuf* m, const packet_meta& pm, const uint8_
     }
     eth->src_addr = our_mac;
     // Untagged: the IPv6 header follows Ethernet directly; the message is
-    // rebuilt right after it (extension headers of the NS are dropped).
+    // rebuilt right after it (extension headers of the NS are dropped), in
+    // the first segment. 86 bytes: room after any headroom of this
+    // program's mbufs (mempool.data_room >= 256).
     set_length(m, static_cast<uint16_t>(RTE_ETHER_HDR_LEN + sizeof(rte_ipv6_hdr) + icmp_len));
     set_ipv6_header(ip, icmp_len, 255, target_copy, dst);
     uint8_t* body = reinterpret_cast<uint8_t*>(ip + 1);

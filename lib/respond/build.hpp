@@ -73,8 +73,13 @@ inline void icmp4_echo_rewrite(uint8_t* ip, uint8_t* icmp) noexcept {
     ip[8] = reply_ttl;
     std::memcpy(ip + 10, &cksum, 2);
     // ICMP: type 8 -> 0 in the high byte of the first word (network order).
+    // RFC 1624's update gives 0x0000 when the new message sums to zero;
+    // for a message of zeros (identifier 0, sequence 0, no payload) only
+    // 0xFFFF is right (a receiver sums the checksum to 0, not 0xFFFF), and
+    // 0xFFFF is right for any other sum of zero too.
     std::memcpy(&cksum, icmp + 2, 2);
     cksum = checksum_update16(cksum, rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8), 0);
+    cksum = cksum == 0 ? 0xffff : cksum;
     icmp[0] = RTE_IP_ICMP_ECHO_REPLY;
     std::memcpy(icmp + 2, &cksum, 2);
 }

@@ -59,14 +59,16 @@ resolved_router resolve_router(const router_config& config, const std::string& s
     std::unordered_map<std::array<uint8_t, 18>, const std::string*, prefix_hash> seen;
     seen.reserve(out.routes.capacity());
     std::vector<std::unique_ptr<std::string>> interface_origins;
-    auto add = [&](resolved_route r, const std::string& origin) {
+    // origin: how a first definition is named; at: where this one is (the
+    // error's position: "file:line:col").
+    auto add = [&](resolved_route r, const std::string& origin, const std::string& at) {
         std::array<uint8_t, 18> k{};
         std::copy(r.prefix.address.bytes.begin(), r.prefix.address.bytes.end(), k.begin());
         k[16] = r.prefix.length;
         k[17] = r.prefix.address.v6 ? 1 : 0;
         auto [it, fresh] = seen.emplace(k, &origin);
         if (!fresh) {
-            errors.push_back({origin,
+            errors.push_back({at,
                               {},
                               "route " + to_string(r.prefix) + " is defined twice (first at " +
                                   *it->second + ")"});
@@ -77,14 +79,17 @@ resolved_router resolve_router(const router_config& config, const std::string& s
     for (const auto& i : config.interfaces) {
         interface_origins.push_back(std::make_unique<std::string>("interface '" + i.port + "'"));
         const std::string& origin = *interface_origins.back();
+        const std::string at = i.where.line == 0 ? origin
+                                                 : source + ":" + std::to_string(i.where.line) +
+                                                       ":" + std::to_string(i.where.column);
         for (const auto& a : i.addresses) {
             const uint8_t host_len = a.address.v6 ? 128 : 32;
             if (a.length < host_len) {
                 add({masked(a.address, a.length), next_hop_kind::connected, i.port, std::nullopt},
-                    origin);
+                    origin, at);
             }
             add({ip_prefix{a.address, host_len}, next_hop_kind::local, i.port, std::nullopt},
-                origin);
+                origin, at);
         }
     }
     for (const auto& r : config.routes) {
@@ -126,7 +131,7 @@ resolved_router resolve_router(const router_config& config, const std::string& s
             fail("port '" + rr.port + "' has no [[interface]]");
             continue;
         }
-        add(std::move(rr), r.origin);
+        add(std::move(rr), r.origin, r.origin);
     }
     for (const auto& n : config.neighbors) {
         resolved_neighbor rn{n.address, n.mac, n.port};
