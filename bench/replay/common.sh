@@ -51,6 +51,25 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+
+# Runs python script SCRIPT with ARGS in the background and waits for it, so
+# that a signal to the sourcing script is handled at once (a foreground child
+# would delay the trap). Output in TOOL_OUT. Uses PY, TMP and PIDS.
+#   run_tool SCRIPT ARGS...
+TOOL_OUT=""
+# shellcheck disable=SC2034 # TOOL_OUT is read by the sourcing scripts
+run_tool() {
+    local script=$1
+    shift
+    "$PY" "$script" "$@" >"$TMP/tool.out" 2>&1 &
+    local tpid=$!
+    PIDS+=("$tpid")
+    local rc=0
+    wait "$tpid" || rc=$?
+    forget "$tpid"
+    TOOL_OUT=$(cat "$TMP/tool.out")
+    return $rc
+}
 trap 'echo "$SCRIPT: interrupted, stopping what it started" >&2; exit 130' INT TERM
 
 # The router benchmark's configuration (router_replay.sh, compare_builds.sh):

@@ -119,19 +119,7 @@ TMP_PREFIX=dpdk-app-compare-builds
 source "$ROOT/bench/replay/common.sh"
 [[ $TMP != *,* ]] || die "the temporary directory must not contain a comma (it goes into --vdev)"
 
-TOOL_OUT=""
-tool() { # script args...: in the background, so that a signal is handled at once
-    local script=$1
-    shift
-    "$PY" "$script" "$@" >"$TMP/tool.out" 2>&1 &
-    local tpid=$!
-    PIDS+=("$tpid")
-    local rc=0
-    wait "$tpid" || rc=$?
-    forget "$tpid"
-    TOOL_OUT=$(cat "$TMP/tool.out")
-    return $rc
-}
+tool() { run_tool "$@"; }  # script args...: common.sh
 
 EMPTY="$TMP/empty.pcap"
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' >"$EMPTY"

@@ -120,19 +120,7 @@ TMP_PREFIX=dpdk-app-ping-replay
 source "$ROOT/bench/replay/common.sh"
 [[ $TMP != *,* ]] || die "the temporary directory must not contain a comma (it goes into --vdev)"
 
-# Runs the tool in the background and waits for it, so that a signal to this
-# script is handled at once. Output in $TOOL_OUT.
-TOOL_OUT=""
-tool() {
-    "$PY" "$TOOL" "$@" >"$TMP/tool.out" 2>&1 &
-    local tpid=$!
-    PIDS+=("$tpid")
-    local rc=0
-    wait "$tpid" || rc=$?
-    forget "$tpid"
-    TOOL_OUT=$(cat "$TMP/tool.out")
-    return $rc
-}
+tool() { run_tool "$TOOL" "$@"; }  # common.sh
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 APP_MTIME=$(stat -c %Y "$APP")

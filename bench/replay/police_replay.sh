@@ -158,17 +158,7 @@ TMP_PREFIX=dpdk-app-police-replay
 # shellcheck source=bench/replay/common.sh
 source "$ROOT/bench/replay/common.sh"
 
-TOOL_OUT=""
-tool() {
-    "$PY" "$TOOL" "$@" >"$TMP/tool.out" 2>&1 &
-    local tpid=$!
-    PIDS+=("$tpid")
-    local rc=0
-    wait "$tpid" || rc=$?
-    forget "$tpid"
-    TOOL_OUT=$(cat "$TMP/tool.out")
-    return $rc
-}
+tool() { run_tool "$TOOL" "$@"; }  # common.sh
 
 build_qos_meter() {
     local dir="$TMP/qos_meter-build"

@@ -269,19 +269,7 @@ TMP_PREFIX=dpdk-app-router-replay
 # shellcheck source=bench/replay/common.sh
 source "$ROOT/bench/replay/common.sh"
 
-# Runs the tool in the background and waits for it, so that a signal to this
-# script is handled at once. Output in $TOOL_OUT.
-TOOL_OUT=""
-tool() {
-    "$PY" "$TOOL" "$@" >"$TMP/tool.out" 2>&1 &
-    local tpid=$!
-    PIDS+=("$tpid")
-    local rc=0
-    wait "$tpid" || rc=$?
-    forget "$tpid"
-    TOOL_OUT=$(cat "$TMP/tool.out")
-    return $rc
-}
+tool() { run_tool "$TOOL" "$@"; }  # common.sh
 
 build_l3fwd() {
     local dir="$TMP/l3fwd-build"
