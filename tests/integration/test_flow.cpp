@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -474,10 +475,12 @@ address = "127.0.0.1:)" + std::to_string(down) + R"("
 )";
     auto quiet = replay(dir, toml, {"--duration", "3"});
     ASSERT_EQ(quiet.result.exit_code, 0) << quiet.result.err;
+    EXPECT_TRUE(conservation_holds(quiet.stats));
     EXPECT_GT(quiet.stats["flows"]["collectors"][0]["errors"].get<uint64_t>(), 0u);
     EXPECT_EQ(occurrences(quiet.result.err, "flow collector"), 0u) << quiet.result.err;
     auto loud = replay(dir, toml, {"--idle-exit", "300", "--log", "flow:debug"});
     ASSERT_EQ(loud.result.exit_code, 0) << loud.result.err;
+    EXPECT_TRUE(conservation_holds(loud.stats));
     EXPECT_GE(occurrences(loud.result.err, "records in"), 1u) << loud.result.err;
 }
 
@@ -570,7 +573,10 @@ TEST(Flow, TelemetryListsTheLedgerAndTheLargestFlows) {
     ASSERT_TRUE(app.running()) << app.err_so_far();
     const auto prefix = std::find(args.begin(), args.end(), "--file-prefix");
     ASSERT_NE(prefix, args.end());
-    const std::string sock = "/var/run/dpdk/" + *(prefix + 1) + "/dpdk_telemetry.v2";
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    const std::string runtime =
+        is_root() ? "/var/run/dpdk" : std::string(xdg != nullptr ? xdg : "/tmp") + "/dpdk";
+    const std::string sock = runtime + "/" + *(prefix + 1) + "/dpdk_telemetry.v2";
     auto ask = [&](const std::string& command) {
         const std::string reply = sh_output(
             "/usr/bin/python3 -c \"import socket; s=socket.socket(socket.AF_UNIX, "
@@ -606,6 +612,7 @@ TEST(Flow, TelemetryListsTheLedgerAndTheLargestFlows) {
     EXPECT_GE(f["1_bytes"].get<uint64_t>(), f["2_bytes"].get<uint64_t>());
     EXPECT_TRUE(bad["/dpdk_app/flows"].is_null()) << bad.dump() << ": a bad parameter is refused";
     const auto stats = read_json(dir.file("stats.json"));
+    EXPECT_TRUE(conservation_holds(stats)) << describe_stats(stats, {"totals"});
     EXPECT_TRUE(flow_ledger_holds(stats));
     EXPECT_EQ(stats["flows"]["top"]["by_bytes"].size(), 3u) << stats["flows"].dump();
 }
